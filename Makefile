@@ -1,0 +1,48 @@
+# Makefile -- the two entry points a newcomer needs, over CMake.
+#   make run     install missing Debian packages, build, run maacd + maac-sim on the embedded default
+#   make check   install missing Debian packages, build, run every test (normal and ASan+UBSan builds)
+# Other targets: build, check-fast (normal build only), check-asan, bench, deb, clean.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build run check check-fast check-asan bench deb clean
+
+all: build
+
+deps:
+	@bash packaging/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@bash scripts/run-default.sh $(BUILD)
+
+check-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMAAC_SANITIZE=ON
+
+check-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j 2 --timeout 900 -LE slow
+
+check: check-fast check-asan
+
+bench: build
+	@bash scripts/bench-all.sh $(BUILD)
+
+deb: deps
+	cmake -S . -B build-deb -DCMAKE_BUILD_TYPE=Release -DMAAC_NATIVE=OFF
+	cmake --build build-deb -j $(JOBS)
+	cd build-deb && cpack -G DEB
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-deb
