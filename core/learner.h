@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+// learner.h -- the MAAC learner, end to end: data, models, critic, actor, schedule.
+//
+// Owns D_env, D_model, the dynamics ensemble, the twin Qs and their targets, the
+// policy, the entropy coefficient and every optimiser. The caller feeds real
+// transitions (from `maac train`'s own plant, or from maacd's control thread) and
+// calls learner_train_step once per env step; the learner then does what is due:
+// retrain the models every model_train_freq steps, refresh D_model with k-step
+// branched rollouts, and run updates_per_step critic (STEVE) + actor (MAAC) +
+// entropy updates. The policy it trains is its own; learner_snapshot_policy gives an
+// immutable copy to publish. Defaults follow shared/MAAC_FACTS.md (see docs/).
+// Thread: learner only. Allocation: learner_create (everything), snapshots.
+#ifndef MAAC_LEARNER_H
+#define MAAC_LEARNER_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/policy.h"
+#include "core/qf.h"
+#include "core/ensemble.h"
+#include "core/cem.h"
+
+typedef struct {
+    char plant[48];           // plant name (selects reward/termination functions)
+    uint64_t seed;            // everything random derives from it
+    // MAAC actor
+    int horizon;              // H: imagined steps before the terminal Q (4; walker2d 2; 0 = SAC)
+    int n_paths;              // K: sampled paths per start state (1 = "single sample" ablation)
+    int terminal_actions;     // actions averaged in the terminal Q (5)
+    int real_only;            // 1: start states only from D_env (ablation)
+    int known_reward;         // 1: plant's differentiable reward; 0: learned reward head
+    // critic
+    int steve;                // 1: STEVE value expansion targets; 0: one-step targets
+    int steve_horizon;        // H of the value expansion (2)
+    // entropy
+    int auto_entropy;         // 1: tune alpha to target_entropy
+    float alpha;              // initial / fixed alpha (1.0 auto, else fixed)
+    float target_entropy;     // default -act_dim
+    int no_entropy;           // 1: alpha = 0 (ablation)
+    // optimisation
+    float gamma;              // 0.99
+    float tau;                // Polyak rate 5e-3
+    float lr_policy, lr_q, lr_alpha, lr_model;   // 3e-4, 3e-4, 3e-4, 1e-3
+    int batch;                // 256
+    int updates_per_step;     // 8
+    float real_ratio;         // 0.05 share of real data in each batch
+    // networks
+    int policy_hidden, policy_width; NnAct policy_act;   // 2 x 256
+    int q_hidden, q_width; NnAct q_act;                  // 2 x 256
+    int n_models, model_hidden, model_width; NnAct model_act;  // 8 x (4 x 200, swish)
+    int n_elites;             // elites used in rollouts (M)
+    // data schedule
+    int init_random_steps;    // uniform-random actions before learning (5000)
+    int model_train_freq;     // env steps between model fits (250)
+    int rollout_batch;        // start states per D_model refresh (100000)
+    int rollout_schedule[4];  // [e0, e1, k0, k1]: k grows from k0 to k1 between epochs e0..e1
+    long env_capacity, model_capacity;   // 1e6, 2e6
+    // evaluation
+    int mpc_eval;             // 1: CEM-MPC at evaluation
+    CemConfig cem;
+} LearnerConfig;
+
+typedef struct {
+    long env_steps;           // real transitions added
+    long updates;             // gradient updates done (critic + actor pairs)
+    int model_fits;           // ens_train calls
+    int rollout_len;          // current k
+    float alpha;              // current entropy coefficient
+    float q_loss, pi_loss, model_holdout_mse;
+    double t_model, t_policy, t_q, t_rollout;   // seconds spent (Table 1 breakdown)
+} LearnerStats;
+
+typedef struct Learner Learner;
+
+// Fill cfg with the defaults for a plant (spec gives dimensions and bounds).
+void learner_config_default(LearnerConfig* cfg, const char* plant);
+// Create everything for a plant with obs_dim/act_dim/bounds. NULL with reterr on failure.
+Learner* learner_create(const LearnerConfig* cfg, int obs_dim, int act_dim,
+                        const float* act_low, const float* act_high, MaacErr* reterr);
+void learner_free(Learner* l);    // Nullable: l
+// Add one real transition (terminated = true end; truncation is not terminal).
+void learner_add_transition(Learner* l, const float* s, const float* a, float r,
+                            const float* s2, int terminated);
+// Do what is due after one env step (model fit, rollouts, updates). 0 or -errno.
+int learner_train_step(Learner* l);
+// Action for collection: uniform random during init_random_steps, else a policy sample
+// (deterministic = 1: tanh(mu)). act (A).
+void learner_act(Learner* l, const float* obs, int deterministic, float* act);
+// The learner's current policy (owned, changes with every update).
+const Policy* learner_policy(const Learner* l);
+// An immutable copy of the current policy for publication (version bumped). NULL on OOM.
+Policy* learner_snapshot_policy(Learner* l);
+// Current statistics.
+void learner_stats(const Learner* l, LearnerStats* ret);
+// Access to the parts (tests, CEM evaluation, checkpoints).
+const Ensemble* learner_ensemble(const Learner* l);
+const QFunction* learner_qf(const Learner* l);
+
+#endif
