@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+// link.h -- ZeroMQ sockets for maacd: plant link, control socket, transition pipes.
+//
+// Thin, checked helpers over libzmq (no framework): open a socket with the options
+// maacd wants (ZMQ_MAXMSGSIZE so oversized messages never reach us, ZMQ_LINGER 0,
+// timeouts, high-water marks), send/receive single-frame messages into caller
+// buffers, and the ROUTER envelope for the plant link.
+//
+// Sockets (docs/protocol.md has the full picture):
+//   plant link   daemon binds ZMQ_ROUTER (LINK_DEFAULT_PLANT_ENDPOINT); a plant connects
+//                ZMQ_DEALER (any mode) or ZMQ_REQ (lock-step only). One msgpack frame
+//                per message; a REQ client's empty delimiter frame is kept in the
+//                LinkPeer and echoed back so REQ works too.
+//   control      daemon binds ZMQ_REP (LINK_DEFAULT_CTL_ENDPOINT); maacctl connects ZMQ_REQ.
+//   transitions  learner binds ZMQ_PULL ("inproc://maacd-learner", and tcp for a fleet);
+//                the control thread / fleet daemons connect ZMQ_PUSH.
+//
+// Return values: 0 / byte counts, or negative errno (from zmq_errno): -EAGAIN when a
+// non-blocking call would block or a timeout passed, -EMSGSIZE when a received
+// message did not fit the buffer (it is consumed), -EPROTO for a malformed envelope.
+// Thread: a socket belongs to one thread at a time (ZeroMQ rule); a context is shared.
+// Allocation: link_open* allocate (zmq_socket); send/recv allocate nothing of ours
+// (libzmq may allocate internally for messages larger than its small-message size,
+// 33 bytes on the receive path -- see docs/protocol.md).
+#ifndef MAAC_LINK_H
+#define MAAC_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define LINK_DEFAULT_PLANT_ENDPOINT "ipc:///tmp/maacd/plant.sock"
+#define LINK_DEFAULT_CTL_ENDPOINT "ipc:///tmp/maacd/ctl.sock"
+#define LINK_LEARNER_INPROC "inproc://maacd-learner"
+#define LINK_MAX_ID 256                 // ZeroMQ routing ids are at most 255 bytes
+
+typedef struct {
+    int64_t max_msg_bytes;   // ZMQ_MAXMSGSIZE (-1 = unlimited); peers sending more are dropped
+    int rcvtimeo_ms;         // ZMQ_RCVTIMEO (-1 = block forever) for blocking receives
+    int sndtimeo_ms;         // ZMQ_SNDTIMEO (-1 = block forever) for blocking sends
+    int linger_ms;           // ZMQ_LINGER on close
+    int sndhwm, rcvhwm;      // high-water marks (0 = ZeroMQ default 1000)
+    int immediate;           // ZMQ_IMMEDIATE: queue only to completed connections
+    int reconnect_ivl_ms;    // ZMQ_RECONNECT_IVL (0 = default 100 ms)
+} LinkOpts;
+
+// The identity of a peer of a ROUTER socket (what link_router_send needs).
+typedef struct {
+    unsigned char id[LINK_MAX_ID];
+    size_t id_len;            // 0 = no peer
+    int delim;                // 1 when the peer is a REQ socket (empty delimiter frame)
+} LinkPeer;
+
+//---- sockets ---------------------------------------------------------------------
+// Defaults: max_msg_bytes 65536, timeouts -1, linger 0, hwm 0, immediate 0.
+void link_opts_default(LinkOpts* o);
+// Make the directory of an ipc:// endpoint (mkdir -p, mode 0755); a no-op for other
+// transports. 0 or -errno with reterr.
+int link_endpoint_prepare(const char* endpoint, MaacErr* reterr);
+// Create a socket of zmq type, apply opts, bind it to endpoint (preparing ipc dirs).
+// Returns the socket or NULL with reterr (e.g. "bind tcp://...: Address already in use").
+// Nullable: opts (defaults), reterr.
+void* link_bind(void* ctx, int type, const char* endpoint, const LinkOpts* opts,
+                MaacErr* reterr);
+// Create a socket of zmq type, apply opts, connect it to endpoint. NULL with reterr.
+void* link_connect(void* ctx, int type, const char* endpoint, const LinkOpts* opts,
+                   MaacErr* reterr);
+// Close a socket (linger as set). Nullable: sock.
+void link_close(void* sock);
+
+//---- single-frame messages -------------------------------------------------------
+// Send len bytes as one frame. flags: 0 or ZMQ_DONTWAIT. 0 or -errno.
+int link_send(void* sock, const void* buf, size_t len, int flags);
+// Receive one message (all frames consumed; only the last one is kept, the content
+// of a DEALER/REQ/REP/PULL message) into buf. Returns its length, or -EMSGSIZE (too big
+// for cap; consumed), -EAGAIN (nothing / timeout), other -errno.
+int link_recv(void* sock, void* buf, size_t cap, int flags);
+// Wait until sock is readable, at most timeout_ms (-1 = forever, 0 = poll).
+// 1 readable, 0 timeout, -errno.
+int link_poll_in(void* sock, int timeout_ms);
+
+//---- ROUTER side (plant link) ---------------------------------------------------
+// Receive one message from a ROUTER socket: fills ret_peer and buf. Returns the
+// payload length, -EAGAIN, -EMSGSIZE (payload > cap; consumed, ret_peer filled),
+// -EPROTO (bad envelope: missing or extra frames; consumed, ret_peer filled if read).
+int link_router_recv(void* sock, LinkPeer* ret_peer, void* buf, size_t cap, int flags);
+// Send one payload to peer through a ROUTER socket (re-adding REQ's delimiter).
+// -EHOSTUNREACH when the peer is gone (ZMQ_ROUTER_MANDATORY is set by link_bind for
+// ROUTER sockets), -EAGAIN when it would block. 0 or -errno.
+int link_router_send(void* sock, const LinkPeer* peer, const void* buf, size_t len,
+                     int flags);
+// 1 when a and b are the same peer.
+int link_peer_equal(const LinkPeer* a, const LinkPeer* b);
+
+//---- request/reply in one call (maacctl, tests) ---------------------------------
+// Send req on a REQ socket and wait for the reply (timeout_ms; -1 forever).
+// Returns reply length or -errno (-EAGAIN on timeout: the REQ socket is then in a
+// bad state; close and reopen it).
+int link_request(void* sock, const void* req, size_t req_len, void* reply, size_t cap,
+                 int timeout_ms);
+
+#endif
