@@ -20,6 +20,7 @@
 #include "core/qf.h"
 #include "core/ensemble.h"
 #include "core/cem.h"
+#include "core/replay.h"
 
 typedef struct {
     char plant[48];           // plant name (selects reward/termination functions)
@@ -59,6 +60,15 @@ typedef struct {
     // evaluation
     int mpc_eval;             // 1: CEM-MPC at evaluation
     CemConfig cem;
+    // additions (learner_config.c)
+    int model_retain;         // model-fit refreshes of D_model kept per epoch (MBPO retain_epochs, 1)
+    int model_max_epochs;     // cap on epochs per ens_train (200)
+    float model_max_seconds;  // wall-clock cap per ens_train (0 = none)
+    int model_patience;       // early-stopping patience in epochs (5)
+    float model_weight_decay; // decoupled weight decay of the model optimiser (5e-5)
+    int model_batch;          // model minibatch rows (256)
+    float grad_clip;          // max L2 norm of policy/Q gradients (0 = no clipping)
+    int rollout_chunk;        // rows per rollout chunk (bounds rollout memory, 4096)
 } LearnerConfig;
 
 typedef struct {
@@ -75,6 +85,14 @@ typedef struct Learner Learner;
 
 // Fill cfg with the defaults for a plant (spec gives dimensions and bounds).
 void learner_config_default(LearnerConfig* cfg, const char* plant);
+// Set one setting by name from text ("horizon", "lr_q", "rollout_schedule" = "20,100,1,1",
+// "policy_act" = "relu", "cem.population", ...; names as the fields). 0, -ENOENT (unknown
+// key) or -EINVAL (bad value), with reterr filled.
+int learner_config_set(LearnerConfig* cfg, const char* key, const char* value, MaacErr* reterr);
+// Write every setting as "key = value" lines (INI body, no section header) to f (a FILE*).
+void learner_config_print(const LearnerConfig* cfg, void* f);
+// Check a configuration for consistency. 0 or -EINVAL with reterr filled.
+int learner_config_check(const LearnerConfig* cfg, MaacErr* reterr);
 // Create everything for a plant with obs_dim/act_dim/bounds. NULL with reterr on failure.
 Learner* learner_create(const LearnerConfig* cfg, int obs_dim, int act_dim,
                         const float* act_low, const float* act_high, MaacErr* reterr);
@@ -96,5 +114,23 @@ void learner_stats(const Learner* l, LearnerStats* ret);
 // Access to the parts (tests, CEM evaluation, checkpoints).
 const Ensemble* learner_ensemble(const Learner* l);
 const QFunction* learner_qf(const Learner* l);
+// Additions (learner.c, learner_ckpt.c):
+const QFunction* learner_qf_target(const Learner* l);
+const LearnerConfig* learner_config(const Learner* l);        // resolved settings
+const ReplayBuffer* learner_env_buffer(const Learner* l);     // D_env
+const ReplayBuffer* learner_model_buffer(const Learner* l);   // D_model
+// Rows of a batch drawn from D_env: batch with real_only or an empty D_model, else
+// int(batch * real_ratio) (MBPO); the rest come from D_model.
+int learner_real_rows(const LearnerConfig* cfg, long model_size);
+// D_model capacity for rollout length k: model_capacity if set, else
+// model_retain * k * rollout_batch * (1000 / model_train_freq) (MBPO's model pool).
+long learner_model_capacity(const LearnerConfig* cfg, int k);
+// Save policy + Qs + target Qs + ensemble (with its normalisation and elites) as a
+// checkpoint of kind "learner" (atomic). 0 or -errno.
+int learner_save(const Learner* l, const char* path, MaacErr* reterr);
+// Load the parts of a learner checkpoint for evaluation/planning; the caller frees
+// them. 0 or -errno with reterr filled (nothing returned on failure).
+int learner_ckpt_load(const char* path, Policy** ret_pi, QFunction** ret_qf,
+                      Ensemble** ret_ens, MaacErr* reterr);
 
 #endif
