@@ -53,4 +53,23 @@ int sim_step(SimPlant* p, const double* action, double* obs, SimStepResult* ret)
 // Steps taken in the current episode.
 int sim_episode_steps(const SimPlant* p);
 
+//---- Additions (sim.c) ----
+
+// sim_step with the caller's action length: -EINVAL (nothing stepped) when
+// act_len != act_dim or an entry is NaN/Inf. For actions that arrive from outside
+// (wire messages) whose length is not known to match.
+int sim_step_checked(SimPlant* p, const double* action, int act_len, double* obs,
+                     SimStepResult* ret);
+
+// The MuJoCo model and data behind a plant, for tests, benchmarks and tools that
+// set a state directly (write qpos/qvel, then mj_forward). NULL for analytic plants
+// (double_integrator).
+struct mjModel_;
+struct mjData_;
+const struct mjModel_* sim_mj_model(const SimPlant* p);
+struct mjData_* sim_mj_data(SimPlant* p);
+
+// Recompute the observation of the current state (after a direct state write).
+int sim_observe(SimPlant* p, double* obs);
+
 #endif
