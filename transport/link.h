@@ -34,9 +34,14 @@
 #define LINK_DEFAULT_CTL_ENDPOINT "ipc:///tmp/maacd/ctl.sock"
 #define LINK_LEARNER_INPROC "inproc://maacd-learner"
 #define LINK_MAX_ID 256                 // ZeroMQ routing ids are at most 255 bytes
+// Transport-level cap (ZMQ_MAXMSGSIZE): ZeroMQ drops the connection of a peer that
+// sends more. Below it, a message longer than the receiver's buffer (the daemon's
+// configured max_msg_bytes) is received, consumed and answered "oversized".
+#define LINK_HARD_MAX_MSG (1 << 20)
 
 typedef struct {
-    int64_t max_msg_bytes;   // ZMQ_MAXMSGSIZE (-1 = unlimited); peers sending more are dropped
+    int64_t max_msg_bytes;   // ZMQ_MAXMSGSIZE (-1 = unlimited); peers sending more are
+                             // disconnected by ZeroMQ (no reply possible; the monitor sees it)
     int rcvtimeo_ms;         // ZMQ_RCVTIMEO (-1 = block forever) for blocking receives
     int sndtimeo_ms;         // ZMQ_SNDTIMEO (-1 = block forever) for blocking sends
     int linger_ms;           // ZMQ_LINGER on close
@@ -53,7 +58,7 @@ typedef struct {
 } LinkPeer;
 
 //---- sockets ---------------------------------------------------------------------
-// Defaults: max_msg_bytes 65536, timeouts -1, linger 0, hwm 0, immediate 0.
+// Defaults: max_msg_bytes LINK_HARD_MAX_MSG, timeouts -1, linger 0, hwm 0, immediate 0.
 void link_opts_default(LinkOpts* o);
 // Make the directory of an ipc:// endpoint (mkdir -p, mode 0755); a no-op for other
 // transports. 0 or -errno with reterr.
@@ -95,9 +100,23 @@ int link_peer_equal(const LinkPeer* a, const LinkPeer* b);
 
 //---- request/reply in one call (maacctl, tests) ---------------------------------
 // Send req on a REQ socket and wait for the reply (timeout_ms; -1 forever).
-// Returns reply length or -errno (-EAGAIN on timeout: the REQ socket is then in a
-// bad state; close and reopen it).
+// Returns reply length or -errno (-EAGAIN on timeout). REQ sockets made by
+// link_connect are ZMQ_REQ_RELAXED + ZMQ_REQ_CORRELATE, so after a timeout the
+// socket can send the next request (a late reply to the old one is discarded).
 int link_request(void* sock, const void* req, size_t req_len, void* reply, size_t cap,
                  int timeout_ms);
+
+//---- connection events (plant connects / disconnects) ----------------------------
+// Start monitoring sock for ZMQ_EVENT_ACCEPTED | CONNECTED | DISCONNECTED |
+// HANDSHAKE_FAILED_*: returns a PAIR socket to read events from (close it with
+// link_close before sock). name must be unique per context ("plant" ->
+// inproc://maac-monitor-plant). NULL with reterr.
+void* link_monitor_open(void* ctx, void* sock, const char* name, MaacErr* reterr);
+// Read one event without blocking: 1 with *ret_event (ZMQ_EVENT_*) and the peer
+// address in addr (cap bytes, may be ""), 0 when none is pending, -errno.
+// Nullable: addr.
+int link_monitor_read(void* mon, int* ret_event, char* addr, size_t cap);
+// "accepted", "disconnected", ... for a ZMQ_EVENT_* value.
+const char* link_event_name(int event);
 
 #endif
