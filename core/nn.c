@@ -12,6 +12,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 // ---- names -------------------------------------------------------------------
@@ -114,8 +115,66 @@ void nn_linear_backward_naive(float* dinp, float* dweight, float* dbias,
 }
 
 // ---- activations ---------------------------------------------------------------
+// Swish and tanh use fast_expf / fast_tanhf (vectorisable, within a few ulp of
+// libm); swish's backward recovers sigmoid(x) = out / x from the forward output
+// when given, so it needs no exp.
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// e^x without a libm call, so loops over it vectorise (glibc's expf is scalar
+// unless -ffast-math, and fminf/fmaxf block vectorisation too, hence the
+// ternaries). Cephes expf: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-5
+// minimax polynomial, times 2^n built in the exponent bits; n is rounded with the
+// 1.5*2^23 trick and read back from the float's bits (no float->int cast). Max
+// relative error a few ulp (tests/test_nn.c checks 1e-6 against expf). Returns 0
+// below -87.3 (expf: denormals) and +inf above 88.3 (expf: finite up to 88.72),
+// which swish and sigmoid do not notice. NaN gives NaN.
+static inline float fast_expf(float x) {
+    float xc = x < -87.3f ? -87.3f : x;
+    xc = xc > 88.3f ? 88.3f : xc;
+    float t = xc * 1.44269504088896341f + 12582912.0f;   // 1.5*2^23: rounds to an integer
+    float n = t - 12582912.0f;
+    int32_t tbits;
+    memcpy(&tbits, &t, sizeof tbits);
+    int32_t ni = tbits - 0x4B400000;                       // n as an int, -126..127
+    float r = xc - n * 0.693359375f - n * -2.12194440e-4f;   // ln2 split hi + lo
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = (ni + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    float y = p * scale;
+    y = x < -87.3f ? 0.0f : y;
+    return x > 88.3f ? INFINITY : y;
+}
+
+// tanh without a libm call (vectorises): Cephes tanhf's odd polynomial for
+// |x| < 0.625, else 1 - 2 / (e^{2|x|} + 1) with the sign restored. Both are
+// computed and one selected, so the loop has no branch.
+static inline float fast_tanhf(float x) {
+    float ax = x < 0.0f ? -x : x;
+    float z = x * x;
+    float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
+                    1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+    float big = 1.0f - 2.0f / (fast_expf(2.0f * ax) + 1.0f);
+    big = x < 0.0f ? -big : big;
+    return ax < 0.625f ? small : big;
+}
+
+// Test hooks: the fast functions over an array (declared in tests, not in nn.h).
+void nn_fast_exp_test(float* out, const float* inp, long n);
+void nn_fast_exp_test(float* out, const float* inp, long n) {
+    for (long i = 0; i < n; i++) out[i] = fast_expf(inp[i]);
+}
+void nn_fast_tanh_test(float* out, const float* inp, long n);
+void nn_fast_tanh_test(float* out, const float* inp, long n) {
+    for (long i = 0; i < n; i++) out[i] = fast_tanhf(inp[i]);
+}
 
 // softplus(x) = log(1 + e^x), written so neither branch overflows.
 static inline float softplusf(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
@@ -129,10 +188,10 @@ void nn_act_forward(float* out, const float* inp, long n, NnAct act) {
         for (long i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
         break;
     case NN_ACT_SWISH:   // x * sigmoid(x)
-        for (long i = 0; i < n; i++) out[i] = inp[i] / (1.0f + expf(-inp[i]));
+        for (long i = 0; i < n; i++) out[i] = inp[i] / (1.0f + fast_expf(-inp[i]));
         break;
     case NN_ACT_TANH:
-        for (long i = 0; i < n; i++) out[i] = tanhf(inp[i]);
+        for (long i = 0; i < n; i++) out[i] = fast_tanhf(inp[i]);
         break;
     }
 }
@@ -148,14 +207,22 @@ void nn_act_backward(float* dinp, const float* dout, const float* inp,
         for (long i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
         break;
     case NN_ACT_SWISH:   // d/dx x s(x) = s + x s (1 - s)
-        for (long i = 0; i < n; i++) {
-            float s = sigmoidf(inp[i]);
-            dinp[i] += dout[i] * s * (1.0f + inp[i] * (1.0f - s));
+        if (out) {   // s = out / x recovers the forward's sigmoid without an exp
+            for (long i = 0; i < n; i++) {
+                float x = inp[i];
+                float s = x != 0.0f ? out[i] / x : 0.5f;
+                dinp[i] += dout[i] * s * (1.0f + x * (1.0f - s));
+            }
+        } else {
+            for (long i = 0; i < n; i++) {
+                float s = 1.0f / (1.0f + fast_expf(-inp[i]));
+                dinp[i] += dout[i] * s * (1.0f + inp[i] * (1.0f - s));
+            }
         }
         break;
     case NN_ACT_TANH:    // 1 - tanh^2
         for (long i = 0; i < n; i++) {
-            float t = out ? out[i] : tanhf(inp[i]);
+            float t = out ? out[i] : fast_tanhf(inp[i]);
             dinp[i] += dout[i] * (1.0f - t * t);
         }
         break;

@@ -278,7 +278,40 @@ static void test_losses(void) {
     free(k.mean), free(k.logvar), free(k.target), free(dm), free(dl), free(dm3), free(dp);
 }
 
+// ==== the vectorisable exp and tanh behind swish/tanh ===============================
+
+void nn_fast_exp_test(float* out, const float* inp, long n);   // nn.c test hooks
+void nn_fast_tanh_test(float* out, const float* inp, long n);
+
+static void test_fast_math(void) {
+    enum { N = 200001 };
+    float* x = malloc(sizeof(float) * N);
+    float* y = malloc(sizeof(float) * N);
+    for (long i = 0; i < N; i++) x[i] = -87.0f + 175.0f * (float)i / (N - 1);   // [-87, 88]
+    nn_fast_exp_test(y, x, N);
+    double worst = 0.0;
+    for (long i = 0; i < N; i++) worst = fmax(worst, fabs(y[i] - exp((double)x[i])) / exp((double)x[i]));
+    printf("  fast_expf on [-87, 88]: max rel err %.3g\n", worst);
+    CHECK(worst < 1e-6, "fast_expf rel err %g", worst);
+    float spec[5] = {-1000.0f, -88.0f, 0.0f, 100.0f, NAN}, ys[5];
+    nn_fast_exp_test(ys, spec, 5);
+    CHECK(ys[0] == 0.0f && ys[1] == 0.0f && ys[2] == 1.0f && isinf(ys[3]) && isnan(ys[4]),
+          "fast_expf specials: %g %g %g %g %g", ys[0], ys[1], ys[2], ys[3], ys[4]);
+    for (long i = 0; i < N; i++) x[i] = -20.0f + 40.0f * (float)i / (N - 1);
+    nn_fast_tanh_test(y, x, N);
+    double wa = 0.0, wr = 0.0;
+    for (long i = 0; i < N; i++) {
+        double t = tanh((double)x[i]);
+        wa = fmax(wa, fabs(y[i] - t));
+        if (fabs(t) > 1e-30) wr = fmax(wr, fabs(y[i] - t) / fabs(t));
+    }
+    printf("  fast_tanhf on [-20, 20]: max abs err %.3g, max rel err %.3g\n", wa, wr);
+    CHECK(wa < 3e-7 && wr < 1e-6, "fast_tanhf err abs %g rel %g", wa, wr);
+    free(x), free(y);
+}
+
 int main(void) {
+    test_fast_math();
     rng_seed(&rng, 1234);
     test_linear();
     test_act();
