@@ -134,9 +134,9 @@ static inline float fast_expf(float x) {
     xc = xc > 88.3f ? 88.3f : xc;
     float t = xc * 1.44269504088896341f + 12582912.0f;   // 1.5*2^23: rounds to an integer
     float n = t - 12582912.0f;
-    int32_t tbits;
+    uint32_t tbits;
     memcpy(&tbits, &t, sizeof tbits);
-    int32_t ni = tbits - 0x4B400000;                       // n as an int, -126..127
+    uint32_t ni = tbits - 0x4B400000u;                     // n as an int, -126..127 (mod 2^32)
     float r = xc - n * 0.693359375f - n * -2.12194440e-4f;   // ln2 split hi + lo
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -145,7 +145,7 @@ static inline float fast_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = (ni + 127) << 23;
+    uint32_t bits = (ni + 127u) << 23;   // unsigned: NaN's garbage n must not overflow
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     float y = p * scale;
