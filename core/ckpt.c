@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <math.h>
 #include <msgpack.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,17 +42,20 @@ static void copy_str(char* dst, size_t cap, const char* src) {
     dst[n] = '\0';
 }
 
-uint32_t ckpt_crc32(uint32_t crc, const void* data, size_t len) {
-    static uint32_t table[256];
-    static int ready;   // benign race: every thread computes the same table
-    if (!ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+static uint32_t crc_table[256];   // zlib's reflected polynomial 0xEDB88320
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
     }
+}
+
+uint32_t ckpt_crc32(uint32_t crc, const void* data, size_t len) {
+    pthread_once(&crc_once, crc_init);
+    const uint32_t* table = crc_table;
     const unsigned char* p = data;
     crc = ~crc;
     for (size_t i = 0; i < len; i++) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
