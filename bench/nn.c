@@ -48,10 +48,16 @@ static double sgemm_gflops(Rng* r, int M, int N, int K, double min_time) {
     return best;
 }
 
+static int cmp(const void* a, const void* b) {
+    double x = *(const double*)a, y = *(const double*)b;
+    return x < y ? -1 : x > y;
+}
+
+// Forward FLOPs per row of one member: 2*C*OC per layer.
 static double mlp_flops_per_row(const Mlp* m) {
     double f = 0.0;
     for (int l = 0; l < m->n_layers; l++) f += 2.0 * m->sizes[l] * m->sizes[l + 1];
-    return f * m->n_members;
+    return f;
 }
 
 // Median-of-runs GFLOP/s of one forward+backward over E*B rows.
@@ -65,7 +71,7 @@ static void bench_mlp(Rng* r, int E, int B, double peak) {
     float* dlv = randn(r, (long)E * B * 17);
     float* dx = calloc((size_t)E * B * 23, 4);
     float* grad = calloc((size_t)m->n_params, 4);
-    double flop_f = mlp_flops_per_row(m) / E * E * B, flop_fb = 3.0 * flop_f;
+    double flop_f = mlp_flops_per_row(m) * E * B, flop_fb = 3.0 * flop_f;   // bwd = 2x fwd
     enum { RUNS = 60 };
     double tf[RUNS], tfb[RUNS];
     for (int i = 0; i < RUNS + 5; i++) {
@@ -77,7 +83,6 @@ static void bench_mlp(Rng* r, int E, int B, double peak) {
         double t2 = now_s();
         if (i >= 5) tf[i - 5] = t1 - t0, tfb[i - 5] = t2 - t0;
     }
-    int cmp(const void* a, const void* b);
     qsort(tf, RUNS, sizeof(double), cmp);
     qsort(tfb, RUNS, sizeof(double), cmp);
     double gf = flop_f / tf[RUNS / 2] * 1e-9, gfb = flop_fb / tfb[RUNS / 2] * 1e-9;
@@ -87,11 +92,6 @@ static void bench_mlp(Rng* r, int E, int B, double peak) {
     free(x), free(dmean), free(dlv), free(dx), free(grad);
     mlp_work_free(w);
     mlp_free(m);
-}
-
-int cmp(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return x < y ? -1 : x > y;
 }
 
 static void bench_infer1(Rng* r) {
