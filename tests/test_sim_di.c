@@ -58,7 +58,7 @@ static void check_return_and_grad(const DiModel* m, const double* K) {
     for (int i = 0; i < m->m * m->n; i++) {
         double Kp[DI_MAX_M * DI_MAX_N], Jp, Jm;
         const double h = 1e-5;
-        memcpy(Kp, K, sizeof Kp);
+        memcpy(Kp, K, sizeof(double) * m->m * m->n);
         Kp[i] = K[i] + h;
         di_return(m, Kp, &Jp);
         Kp[i] = K[i] - h;
