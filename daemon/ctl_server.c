@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: Apache-2.0
+// ctl_server.c -- maacctl's control socket: status, stats, swap, save, pause/resume,
+// mode, stop (see ctl_server.h).
+//
+// Replies are built as key/value pairs into a body buffer first (so the map header
+// can carry the count), then framed with wire_w_reply_begin. Policy files are loaded
+// and validated here, off the control thread; only a fully validated ServedPolicy is
+// published, so a corrupt file can never reach the loop.
+// Thread: the ctl server thread. Allocation: yes (never on the control thread).
+#include "daemon/ctl_server.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "daemon/notify.h"
+#include "transport/link.h"
+#include "transport/wire.h"
+
+#define BODY_CAP 16384
+
+struct CtlServer {
+    Maacd* d;
+    void* sock;
+    pthread_t thread;
+    _Atomic int stop;
+};
+
+//---- reply building ----------------------------------------------------------------
+
+typedef struct {
+    WireWriter w;
+    unsigned char buf[BODY_CAP];
+    uint32_t n;
+} Kv;
+
+static void kv_init(Kv* k) {
+    wire_w_init(&k->w, k->buf, sizeof k->buf);
+    k->n = 0;
+}
+static void kv_str(Kv* k, const char* key, const char* v) {
+    wire_w_str(&k->w, key);
+    wire_w_str(&k->w, v);
+    k->n++;
+}
+static void kv_uint(Kv* k, const char* key, uint64_t v) {
+    wire_w_str(&k->w, key);
+    wire_w_uint(&k->w, v);
+    k->n++;
+}
+static void kv_int(Kv* k, const char* key, int64_t v) {
+    wire_w_str(&k->w, key);
+    wire_w_int(&k->w, v);
+    k->n++;
+}
+static void kv_double(Kv* k, const char* key, double v) {
+    wire_w_str(&k->w, key);
+    if (isfinite(v)) wire_w_double(&k->w, v);
+    else wire_w_nil(&k->w);   // JSON has no NaN/Inf
+    k->n++;
+}
+static void kv_bool(Kv* k, const char* key, int v) {
+    wire_w_str(&k->w, key);
+    wire_w_bool(&k->w, v);
+    k->n++;
+}
+
+static int kv_finish(Kv* k, int ok, void* out, size_t cap) {
+    int body = wire_w_finish(&k->w);
+    if (body < 0) return body;
+    WireWriter w;
+    wire_w_init(&w, out, cap);
+    wire_w_reply_begin(&w, ok, k->n);
+    int head = wire_w_finish(&w);
+    if (head < 0 || (size_t)head + (size_t)body > cap) return -ENOBUFS;
+    memcpy((unsigned char*)out + head, k->buf, (size_t)body);
+    return head + body;
+}
+
+static int reply_err(void* out, size_t cap, const char* code, const char* fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int reply_err(void* out, size_t cap, const char* code, const char* fmt, ...) {
+    char msg[WIRE_MAX_TEXT];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    Kv* k = malloc(sizeof *k);
+    if (!k) return -ENOMEM;
+    kv_init(k);
+    kv_str(k, "error", code);
+    kv_str(k, "msg", msg);
+    int n = kv_finish(k, 0, out, cap);
+    free(k);
+    return n;
+}
+
+//---- status / stats ----------------------------------------------------------------
+
+#define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+static uint64_t total_errors(const CtrlStats* st) {
+    return LD(st->err_malformed) + LD(st->err_bad_message) + LD(st->err_bad_version) +
+           LD(st->err_bad_size) + LD(st->err_nonfinite) + LD(st->err_oversized) +
+           LD(st->err_sequence) + LD(st->err_wrong_type) + LD(st->err_not_ready) +
+           LD(st->err_wrong_plant) + LD(st->err_policy);
+}
+
+static void add_status(Maacd* d, Kv* k) {
+    Ctrl* c = atomic_load(&d->ctrl);
+    LearnerThread* lt = atomic_load(&d->lt);
+    kv_str(k, "state", c ? "running" : "waiting_for_plant");
+    kv_str(k, "plant", d->plant_name);
+    kv_str(k, "mode", d->cfg.plant_mode == PLANT_MODE_REALTIME ? "realtime" : "lockstep");
+    kv_double(k, "uptime_s", (double)(rt_now_ns() - d->start_ns) * 1e-9);
+    kv_uint(k, "policy_version", swap_version(&d->slot));
+    if (c) {
+        CtrlStats* st = ctrl_stats(c);
+        kv_str(k, "act_mode", ctrl_act_mode(c) == ACT_MODE_MPC ? "mpc" : "policy");
+        kv_double(k, "rate_hz", ctrl_rate_hz(c));
+        kv_uint(k, "served_version", LD(st->policy_version));
+        kv_uint(k, "ticks", LD(st->ticks));
+        kv_uint(k, "misses", LD(st->misses));
+        kv_uint(k, "episodes", LD(st->episodes));
+        kv_uint(k, "env_steps", LD(st->env_steps));
+        kv_double(k, "last_return", LD(st->last_return));
+        kv_double(k, "mean_return", LD(st->mean_return));
+        kv_double(k, "best_return", LD(st->episodes) ? LD(st->best_return) : 0.0);
+        kv_uint(k, "safe_actions", LD(st->safe_actions));
+        kv_uint(k, "errors", total_errors(st));
+        RtHistSummary j;
+        rt_hist_summary(&st->jitter, &j);
+        kv_double(k, "jitter_p50_us", j.p50_ns * 1e-3);
+        kv_double(k, "jitter_p99_us", j.p99_ns * 1e-3);
+        kv_double(k, "jitter_max_us", j.max_ns * 1e-3);
+    }
+    if (lt) {
+        LtStatus s;
+        lt_status(lt, &s);
+        kv_str(k, "learner", lt_state_name(s.state));
+        kv_bool(k, "paused", s.paused);
+        kv_uint(k, "updates", s.have_stats ? (uint64_t)s.ls.updates : 0);
+        kv_uint(k, "published", s.published);
+    } else {
+        kv_str(k, "learner", d->cfg.learn ? (c ? "failed" : "not_started") : "disabled");
+    }
+}
+
+static void hist_kv(Kv* k, const char* prefix, const RtHist* h) {
+    RtHistSummary s;
+    rt_hist_summary(h, &s);
+    char key[64];
+    snprintf(key, sizeof key, "%s_count", prefix);
+    kv_uint(k, key, s.count);
+    snprintf(key, sizeof key, "%s_min_us", prefix);
+    kv_double(k, key, s.min_ns * 1e-3);
+    snprintf(key, sizeof key, "%s_mean_us", prefix);
+    kv_double(k, key, s.mean_ns * 1e-3);
+    snprintf(key, sizeof key, "%s_p50_us", prefix);
+    kv_double(k, key, s.p50_ns * 1e-3);
+    snprintf(key, sizeof key, "%s_p99_us", prefix);
+    kv_double(k, key, s.p99_ns * 1e-3);
+    snprintf(key, sizeof key, "%s_p999_us", prefix);
+    kv_double(k, key, s.p999_ns * 1e-3);
+    snprintf(key, sizeof key, "%s_max_us", prefix);
+    kv_double(k, key, s.max_ns * 1e-3);
+}
+
+static void add_stats(Maacd* d, Kv* k) {
+    add_status(d, k);
+    Ctrl* c = atomic_load(&d->ctrl);
+    kv_bool(k, "memory_locked", atomic_load(&d->mem_locked));
+    kv_uint(k, "swaps_ok", atomic_load(&d->swaps_ok));
+    kv_uint(k, "swaps_rejected", atomic_load(&d->swaps_rejected));
+    kv_uint(k, "ctl_requests", atomic_load(&d->ctl_requests));
+    kv_uint(k, "ctl_errors", atomic_load(&d->ctl_errors));
+    if (c) {
+        CtrlStats* st = ctrl_stats(c);
+#define U(name) kv_uint(k, #name, LD(st->name))
+        U(obs_in); U(actions_out); U(transitions); U(transitions_dropped);
+        U(err_malformed); U(err_bad_message); U(err_bad_version); U(err_bad_size);
+        U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
+        U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
+        U(stale); U(disconnects); U(hellos); U(last_episode_len);
+#undef U
+        kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
+        kv_uint(k, "events_dropped", LD(st->events.dropped));
+        hist_kv(k, "jitter", &st->jitter);
+        hist_kv(k, "compute", &st->compute);
+    }
+    LearnerThread* lt = atomic_load(&d->lt);
+    if (lt) {
+        LtStatus s;
+        lt_status(lt, &s);
+        kv_uint(k, "lt_received", s.received);
+        kv_uint(k, "lt_fleet_received", s.fleet_received);
+        kv_uint(k, "lt_bad_messages", s.bad_messages);
+        kv_uint(k, "lt_train_steps", s.train_steps);
+        kv_uint(k, "lt_train_errors", s.train_errors);
+        kv_uint(k, "lt_failures", s.failures);
+        kv_uint(k, "lt_publish_errors", s.publish_errors);
+        kv_str(k, "lt_error", s.error);
+        if (s.have_stats) {
+            kv_int(k, "lt_env_steps", s.ls.env_steps);
+            kv_int(k, "lt_updates", s.ls.updates);
+            kv_int(k, "lt_model_fits", s.ls.model_fits);
+            kv_int(k, "lt_rollout_len", s.ls.rollout_len);
+            kv_double(k, "lt_alpha", s.ls.alpha);
+            kv_double(k, "lt_q_loss", s.ls.q_loss);
+            kv_double(k, "lt_pi_loss", s.ls.pi_loss);
+            kv_double(k, "lt_model_holdout_mse", s.ls.model_holdout_mse);
+            kv_double(k, "lt_t_model_s", s.ls.t_model);
+            kv_double(k, "lt_t_policy_s", s.ls.t_policy);
+            kv_double(k, "lt_t_q_s", s.ls.t_q);
+            kv_double(k, "lt_t_rollout_s", s.ls.t_rollout);
+        }
+    }
+    char cfgtext[4096];
+    config_dump(&d->cfg, cfgtext, sizeof cfgtext);
+    kv_str(k, "config", cfgtext);
+}
+
+//---- swap ----------------------------------------------------------------------------
+
+static int do_swap(Maacd* d, const char* path, uint64_t* ret_version, MaacErr* err) {
+    Ctrl* c = atomic_load(&d->ctrl);
+    if (!c) return maac_err(err, -EAGAIN, "no plant connected yet (dimensions unknown)");
+    ServedPolicy* sp = calloc(1, sizeof *sp);
+    if (!sp) return maac_err(err, -ENOMEM, "out of memory");
+    sp->pi = policy_load(path, err);
+    if (!sp->pi) {
+        served_free(sp);
+        return -EINVAL;
+    }
+    int r = served_validate(sp, ctrl_plant(c), err);
+    if (r < 0) {
+        served_free(sp);
+        return r;
+    }
+    // pin it: the learner would otherwise replace it with its next snapshot
+    LearnerThread* lt = atomic_load(&d->lt);
+    if (lt) lt_set_paused(lt, 1);
+    r = swap_publish(&d->slot, sp, sp->pi->version, ret_version);
+    if (r < 0) {
+        served_free(sp);
+        return maac_err(err, r, "publish failed: %s", strerror(-r));
+    }
+    return 0;
+}
+
+//---- dispatch --------------------------------------------------------------------------
+
+int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap) {
+    atomic_fetch_add(&d->ctl_requests, 1);
+    WireMsg* m = calloc(1, sizeof *m);
+    Kv* k = malloc(sizeof *k);
+    int n;
+    if (!m || !k) {
+        free(m);
+        free(k);
+        return reply_err(out, cap, "nomem", "out of memory");
+    }
+    kv_init(k);
+    MaacErr err;
+    err.msg[0] = 0;
+    int r = wire_decode(req, req_len, 0, 0, m, &err);
+    if (r < 0 || m->type != WIRE_MSG_CTL) {
+        atomic_fetch_add(&d->ctl_errors, 1);
+        n = reply_err(out, cap, r < 0 ? wire_err_name(r) : "wrong_type", "%s",
+                      r < 0 ? err.msg : "expected a ctl message");
+        goto done;
+    }
+    const char* cmd = m->u.ctl.cmd;
+    const char* arg = m->u.ctl.arg;
+    Ctrl* c = atomic_load(&d->ctrl);
+    LearnerThread* lt = atomic_load(&d->lt);
+    if (!strcmp(cmd, "status")) {
+        add_status(d, k);
+        n = kv_finish(k, 1, out, cap);
+    } else if (!strcmp(cmd, "stats")) {
+        add_stats(d, k);
+        n = kv_finish(k, 1, out, cap);
+    } else if (!strcmp(cmd, "swap")) {
+        uint64_t v = 0;
+        r = do_swap(d, arg, &v, &err);
+        if (r < 0) {
+            atomic_fetch_add(&d->swaps_rejected, 1);
+            maacd_log(LOG_LV_WARNING, "swap %s rejected: %s (still serving v%llu)", arg, err.msg,
+                      (unsigned long long)swap_version(&d->slot));
+            n = reply_err(out, cap, "swap_rejected", "%s", err.msg);
+        } else {
+            atomic_fetch_add(&d->swaps_ok, 1);
+            maacd_log(LOG_LV_NOTICE, "swapped in %s as policy v%llu (learning paused)", arg,
+                      (unsigned long long)v);
+            kv_uint(k, "policy_version", v);
+            kv_bool(k, "learning_paused", lt != NULL);
+            n = kv_finish(k, 1, out, cap);
+        }
+    } else if (!strcmp(cmd, "save")) {
+        const char* dir = arg[0] ? arg : d->cfg.checkpoint_dir;
+        if (lt) r = lt_save(lt, dir, 60000, &err);
+        else if (!dir[0]) r = maac_err(&err, -EINVAL, "no checkpoint directory configured");
+        else {
+            char path[CFG_STR + 32];
+            snprintf(path, sizeof path, "%s/policy.ckpt", dir);
+            r = lt_save_served(&d->slot, path, &err);
+        }
+        if (r < 0) {
+            n = reply_err(out, cap, "save_failed", "%s", err.msg);
+        } else {
+            maacd_log(LOG_LV_NOTICE, "checkpoint saved in %s", dir);
+            kv_str(k, "dir", dir);
+            kv_uint(k, "policy_version", swap_version(&d->slot));
+            n = kv_finish(k, 1, out, cap);
+        }
+    } else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
+        int p = !strcmp(cmd, "pause");
+        if (!lt) {
+            n = reply_err(out, cap, "no_learner", "learning is %s",
+                          d->cfg.learn ? "not running" : "disabled");
+        } else {
+            lt_set_paused(lt, p);
+            if (c) ctrl_set_explore(c, p ? 0 : d->cfg.explore, -1);
+            maacd_log(LOG_LV_NOTICE, "learning %s", p ? "paused" : "resumed");
+            kv_bool(k, "paused", p);
+            n = kv_finish(k, 1, out, cap);
+        }
+    } else if (!strcmp(cmd, "mode")) {
+        ActMode am;
+        if (!strcmp(arg, "policy")) am = ACT_MODE_POLICY;
+        else if (!strcmp(arg, "mpc")) am = ACT_MODE_MPC;
+        else {
+            n = reply_err(out, cap, "bad_argument", "mode must be policy or mpc, not '%s'", arg);
+            goto done;
+        }
+        if (!c) {
+            n = reply_err(out, cap, "not_ready", "no plant connected yet");
+            goto done;
+        }
+        ctrl_set_act_mode(c, am);
+        maacd_log(LOG_LV_NOTICE, "action mode: %s", arg);
+        kv_str(k, "act_mode", arg);
+        kv_str(k, "note", am == ACT_MODE_MPC ? "CEM-MPC takes effect with the next published "
+                                               "policy (it needs frozen models)" : "");
+        n = kv_finish(k, 1, out, cap);
+    } else if (!strcmp(cmd, "stop")) {
+        atomic_store(&d->stop, 1);
+        kv_str(k, "note", "stopping");
+        n = kv_finish(k, 1, out, cap);
+    } else {
+        atomic_fetch_add(&d->ctl_errors, 1);
+        n = reply_err(out, cap, "unknown_command",
+                      "unknown command '%s' (status, stats, swap, save, pause, resume, mode, stop)",
+                      cmd);
+    }
+done:
+    free(m);
+    free(k);
+    return n;
+}
+
+//---- the thread -----------------------------------------------------------------------
+
+static void* ctl_main(void* arg) {
+    CtlServer* s = arg;
+    size_t cap = 1 << 16;
+    unsigned char* req = malloc(cap);
+    unsigned char* rep = malloc(cap);
+    while (req && rep && !atomic_load(&s->stop)) {
+        int r = link_poll_in(s->sock, 100);
+        if (r <= 0) continue;
+        int n = link_recv(s->sock, req, cap, ZMQ_DONTWAIT);
+        if (n == -EAGAIN) continue;
+        int m;
+        if (n < 0) {
+            atomic_fetch_add(&s->d->ctl_errors, 1);
+            m = reply_err(rep, cap, n == -EMSGSIZE ? "oversized" : "error", "receive failed: %s",
+                          strerror(-n));
+        } else {
+            m = ctl_handle(s->d, req, (size_t)n, rep, cap);
+        }
+        if (m < 0) m = reply_err(rep, cap, "error", "reply too large");
+        (void)link_send(s->sock, rep, (size_t)(m > 0 ? m : 0), 0);   // REP must answer
+    }
+    free(req);
+    free(rep);
+    return NULL;
+}
+
+CtlServer* ctl_server_start(Maacd* d, MaacErr* reterr) {
+    CtlServer* s = calloc(1, sizeof *s);
+    if (!s) {
+        maac_err(reterr, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    s->d = d;
+    LinkOpts o;
+    link_opts_default(&o);
+    o.sndtimeo_ms = 1000;
+    s->sock = link_bind(d->zctx, ZMQ_REP, d->cfg.control_endpoint, &o, reterr);
+    if (!s->sock) {
+        free(s);
+        return NULL;
+    }
+    atomic_init(&s->stop, 0);
+    int r = pthread_create(&s->thread, NULL, ctl_main, s);
+    if (r) {
+        link_close(s->sock);
+        free(s);
+        maac_err(reterr, -r, "pthread_create: %s", strerror(r));
+        return NULL;
+    }
+    return s;
+}
+
+void ctl_server_stop(CtlServer* s) {
+    if (!s) return;
+    atomic_store(&s->stop, 1);
+    pthread_join(s->thread, NULL);
+    link_close(s->sock);
+    free(s);
+}

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: Apache-2.0
+// maacd.c -- the daemon: settings, memory locking, sockets, the first hello, then the
+// control thread, the learner thread and the control socket; systemd notifications
+// and the watchdog from the main thread; a final checkpoint on the way out.
+//
+// Start-up order: parse settings -> mlockall (when permitted) -> ZeroMQ context ->
+// control socket (maacctl works from here on) -> bind the plant socket -> READY=1 ->
+// wait for a plant's hello (it tells the dimensions) -> initial policy (policy_file,
+// else checkpoint_dir/policy.ckpt, else a fresh random one) -> learner thread ->
+// control thread. The main thread then logs loop events, pings the watchdog while
+// the loop is healthy, and publishes STATUS= once a second.
+// Thread: main. Allocation: everything at start-up.
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "daemon/config.h"
+#include "daemon/ctl_server.h"
+#include "daemon/ctrl.h"
+#include "daemon/learner_thread.h"
+#include "daemon/maacd.h"
+#include "daemon/notify.h"
+#include "daemon/rt.h"
+#include "daemon/swap.h"
+#include "transport/link.h"
+#include "transport/wire.h"
+
+static Maacd* g_daemon;
+
+static void on_signal(int sig) {
+    (void)sig;
+    if (g_daemon) atomic_store(&g_daemon->stop, 1);
+}
+
+static void lock_memory(Maacd* d) {
+    if (!d->cfg.lock_memory) {
+        maacd_log(LOG_LV_INFO, "memory locking off (control.lock_memory = false)");
+        return;
+    }
+    // MCL_FUTURE under a small RLIMIT_MEMLOCK would make later allocations fail; only
+    // lock when the limit cannot bite (root or an infinite limit, as the unit sets).
+    struct rlimit rl;
+    if (geteuid() != 0 && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        maacd_log(LOG_LV_WARNING, "memory not locked: RLIMIT_MEMLOCK is %llu bytes "
+                  "(set LimitMEMLOCK=infinity); page faults may add latency (degraded)",
+                  (unsigned long long)rl.rlim_cur);
+        return;
+    }
+    int r = rt_lock_memory();
+    if (r < 0) {
+        maacd_log(LOG_LV_WARNING, "mlockall failed: %s; continuing unlocked (degraded)",
+                  strerror(-r));
+        return;
+    }
+    atomic_store(&d->mem_locked, 1);
+    maacd_log(LOG_LV_INFO, "memory locked (mlockall MCL_CURRENT|MCL_FUTURE)");
+}
+
+// Wait for the first hello on the plant socket. 0 with plant/peer filled, or -EINTR
+// when asked to stop.
+static int wait_for_hello(Maacd* d, void* sock, PlantInfo* plant, LinkPeer* peer) {
+    size_t cap = (size_t)d->cfg.max_msg_bytes + 1;
+    unsigned char* buf = malloc(cap);
+    unsigned char out[1024];
+    WireMsg* m = calloc(1, sizeof *m);
+    int result = -EINTR;
+    if (!buf || !m) {
+        result = -ENOMEM;
+        goto done;
+    }
+    int64_t last_ping = 0;
+    while (!atomic_load(&d->stop)) {
+        int64_t now = rt_now_ns();
+        if (now - last_ping > 1000000000LL) {   // healthy while waiting
+            notify_watchdog();
+            notify_status("waiting for a plant on %s", d->cfg.plant_endpoint);
+            last_ping = now;
+        }
+        if (link_poll_in(sock, 200) <= 0) continue;
+        LinkPeer from;
+        int n = link_router_recv(sock, &from, buf, cap, ZMQ_DONTWAIT);
+        if (n == -EAGAIN) continue;
+        if (n < 0) {
+            int k = wire_encode_error(out, sizeof out, n == -EMSGSIZE ? "oversized" : "malformed",
+                                      "message rejected before hello", -1);
+            if (k > 0) (void)link_router_send(sock, &from, out, (size_t)k, ZMQ_DONTWAIT);
+            maacd_log(LOG_LV_WARNING, "plant: bad message before hello: %s", strerror(-n));
+            continue;
+        }
+        MaacErr err;
+        err.msg[0] = 0;
+        int r = wire_decode(buf, (size_t)n, 0, 0, m, &err);
+        const char* code = NULL;
+        char text[WIRE_MAX_TEXT];
+        if (r < 0) {
+            code = wire_err_name(r);
+            snprintf(text, sizeof text, "%s", err.msg);
+        } else if (m->type != WIRE_MSG_HELLO) {
+            code = "not_ready";
+            snprintf(text, sizeof text, "send a hello first (got '%s')", wire_type_name(m->type));
+        } else if (d->cfg.plant[0] && strcmp(d->cfg.plant, m->u.hello.plant)) {
+            code = "wrong_plant";
+            snprintf(text, sizeof text, "this daemon is configured for plant '%s', not '%s'",
+                     d->cfg.plant, m->u.hello.plant);
+        } else if (!(m->u.hello.dt > 0)) {
+            code = "bad_message";
+            snprintf(text, sizeof text, "hello: dt must be > 0");
+        }
+        if (code) {
+            maacd_log(LOG_LV_WARNING, "plant: %s: %s", code, text);
+            int k = wire_encode_error(out, sizeof out, code, text, -1);
+            if (k > 0) (void)link_router_send(sock, &from, out, (size_t)k, ZMQ_DONTWAIT);
+            continue;
+        }
+        const WireHello* h = &m->u.hello;
+        memset(plant, 0, sizeof *plant);
+        snprintf(plant->name, sizeof plant->name, "%s", h->plant);
+        plant->obs_dim = h->obs_dim;
+        plant->act_dim = h->act_dim;
+        plant->dt = h->dt;
+        for (int j = 0; j < h->act_dim; j++) {
+            plant->act_low[j] = h->has_bounds ? (float)h->act_low[j] : -1.0f;
+            plant->act_high[j] = h->has_bounds ? (float)h->act_high[j] : 1.0f;
+        }
+        *peer = from;
+        result = 0;
+        break;
+    }
+done:
+    free(buf);
+    free(m);
+    return result;
+}
+
+static int send_welcome(Maacd* d, void* sock, const LinkPeer* peer, double rate_hz) {
+    unsigned char out[512];
+    WireWelcome w = {
+        .mode = d->cfg.plant_mode == PLANT_MODE_REALTIME ? WIRE_MODE_REALTIME : WIRE_MODE_LOCKSTEP,
+        .rate_hz = rate_hz,
+        .policy_version = swap_version(&d->slot),
+        .max_msg_bytes = d->cfg.max_msg_bytes,
+    };
+    int n = wire_encode_welcome(out, sizeof out, &w);
+    if (n < 0) return n;
+    return link_router_send(sock, peer, out, (size_t)n, ZMQ_DONTWAIT);
+}
+
+// The first policy: policy_file, else checkpoint_dir/policy.ckpt, else random init.
+// Sets *ret_loaded when it came from a file.
+static ServedPolicy* initial_policy(Maacd* d, const PlantInfo* plant, const LearnerConfig* lc,
+                                    int* ret_loaded) {
+    *ret_loaded = 0;
+    ServedPolicy* sp = calloc(1, sizeof *sp);
+    if (!sp) return NULL;
+    char path[CFG_STR + 32] = "";
+    if (d->cfg.policy_file[0]) {
+        snprintf(path, sizeof path, "%s", d->cfg.policy_file);
+    } else if (d->cfg.checkpoint_dir[0]) {
+        snprintf(path, sizeof path, "%.250s/policy.ckpt", d->cfg.checkpoint_dir);
+        if (access(path, R_OK) != 0) path[0] = 0;
+    }
+    if (path[0]) {
+        MaacErr err;
+        err.msg[0] = 0;
+        sp->pi = policy_load(path, &err);
+        if (sp->pi && served_validate(sp, plant, &err) == 0) {
+            maacd_log(LOG_LV_NOTICE, "starting from policy %s (version %llu)", path,
+                      (unsigned long long)sp->pi->version);
+            *ret_loaded = 1;
+            return sp;
+        }
+        maacd_log(LOG_LV_ERR, "policy %s rejected: %s; starting from a random policy", path,
+                  err.msg);
+        policy_free(sp->pi);
+        sp->pi = NULL;
+    }
+    Rng rng;
+    rng_seed(&rng, d->cfg.seed ^ 0x706f6cULL);
+    int hidden[8];
+    int nh = lc->policy_hidden > 8 ? 8 : lc->policy_hidden;
+    for (int i = 0; i < nh; i++) hidden[i] = lc->policy_width;
+    sp->pi = policy_create(plant->obs_dim, plant->act_dim, nh, hidden, lc->policy_act,
+                           plant->act_low, plant->act_high, &rng);
+    if (!sp->pi) {
+        free(sp);
+        return NULL;
+    }
+    snprintf(sp->pi->plant, sizeof sp->pi->plant, "%.47s", plant->name);
+    return sp;
+}
+
+static void status_line(Maacd* d, Ctrl* c, LearnerThread* lt) {
+    CtrlStats* st = ctrl_stats(c);
+    RtHistSummary j;
+    rt_hist_summary(&st->jitter, &j);
+    LtStatus s;
+    memset(&s, 0, sizeof s);
+    if (lt) lt_status(lt, &s);
+    notify_status("policy v%llu, %llu ticks, %llu misses, jitter p99 %.1f us, %llu episodes, "
+                  "return %.1f (mean10 %.1f), learner %s%s",
+                  (unsigned long long)atomic_load(&st->policy_version),
+                  (unsigned long long)atomic_load(&st->ticks),
+                  (unsigned long long)atomic_load(&st->misses), j.p99_ns * 1e-3,
+                  (unsigned long long)atomic_load(&st->episodes), atomic_load(&st->last_return),
+                  atomic_load(&st->mean_return), lt ? lt_state_name(s.state) : "off",
+                  s.paused ? " (paused)" : "");
+}
+
+int main(int argc, char** argv) {
+    static Maacd daemon;   // large (the slot); static keeps it off the stack
+    Maacd* d = &daemon;
+    config_default(&d->cfg);
+    MaacErr err;
+    err.msg[0] = 0;
+    int help = 0;
+    if (config_parse_args(&d->cfg, argc, argv, &help, &err) < 0) {
+        fprintf(stderr, "maacd: %s\n", err.msg);
+        return 2;
+    }
+    if (help) {
+        config_usage(argv[0]);
+        return 0;
+    }
+    notify_init(d->cfg.verbose);
+    d->start_ns = rt_now_ns();
+    g_daemon = d;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    void* plant_sock = NULL;
+    CtlServer* ctl = NULL;
+    Ctrl* c = NULL;
+    LearnerThread* lt = NULL;
+    lock_memory(d);
+    if (d->cfg.checkpoint_dir[0] && mkdir(d->cfg.checkpoint_dir, 0755) < 0 && errno != EEXIST)
+        maacd_log(LOG_LV_WARNING, "checkpoint dir %s: %s", d->cfg.checkpoint_dir,
+                  strerror(errno));
+    d->zctx = zmq_ctx_new();
+    if (!d->zctx || swap_init(&d->slot, served_free, served_stamp) < 0) {
+        maacd_log(LOG_LV_ERR, "cannot create the ZeroMQ context");
+        return 1;
+    }
+    ctl = ctl_server_start(d, &err);
+    if (!ctl) {
+        maacd_log(LOG_LV_ERR, "control socket: %s", err.msg);
+        goto out;
+    }
+    LinkOpts o;
+    link_opts_default(&o);
+    // hard cap against memory abuse; the configured max_msg_bytes is enforced by the
+    // loop itself so an oversized message gets an error reply and a count
+    o.max_msg_bytes = WIRE_MAX_MSG;
+    o.sndhwm = 1000;
+    plant_sock = link_bind(d->zctx, ZMQ_ROUTER, d->cfg.plant_endpoint, &o, &err);
+    if (!plant_sock) {
+        maacd_log(LOG_LV_ERR, "plant socket: %s", err.msg);
+        goto out;
+    }
+    maacd_log(LOG_LV_NOTICE, "maacd %s listening: plant %s (%s), control %s", "0.1.0",
+              d->cfg.plant_endpoint,
+              d->cfg.plant_mode == PLANT_MODE_REALTIME ? "realtime" : "lockstep",
+              d->cfg.control_endpoint);
+    notify_ready();
+
+    PlantInfo plant;
+    LinkPeer peer;
+    if (wait_for_hello(d, plant_sock, &plant, &peer) < 0) {
+        rc = 0;   // stopped while waiting
+        goto out;
+    }
+    snprintf(d->plant_name, sizeof d->plant_name, "%s", plant.name);
+    maacd_log(LOG_LV_NOTICE, "plant '%s' said hello: obs %d, action %d, dt %.4f s", plant.name,
+              plant.obs_dim, plant.act_dim, plant.dt);
+    if (d->cfg.n_safe_action && d->cfg.n_safe_action != plant.act_dim)
+        maacd_log(LOG_LV_WARNING, "plant.safe_action has %d values, the plant %d; missing "
+                  "entries are 0 (clamped into the bounds)", d->cfg.n_safe_action, plant.act_dim);
+
+    LearnerConfig lc;
+    if (lt_resolve_config(&d->cfg, plant.name, &lc, &err) < 0) {
+        maacd_log(LOG_LV_ERR, "learner settings: %s; learning off", err.msg);
+        d->cfg.learn = 0;
+        learner_config_default(&lc, plant.name);
+    }
+    int loaded = 0;
+    ServedPolicy* sp = initial_policy(d, &plant, &lc, &loaded);
+    if (!sp || swap_publish(&d->slot, sp, sp->pi->version, NULL) < 0) {
+        maacd_log(LOG_LV_ERR, "cannot create the initial policy");
+        served_free(sp);
+        goto out;
+    }
+    double rate = d->cfg.rate_hz > 0 ? d->cfg.rate_hz : 1.0 / plant.dt;
+    if (send_welcome(d, plant_sock, &peer, rate) < 0)
+        maacd_log(LOG_LV_WARNING, "plant: welcome not sent");
+    c = ctrl_create(&d->cfg, &plant, d->zctx, plant_sock, &peer, &d->slot, &err);
+    if (!c) {
+        maacd_log(LOG_LV_ERR, "control thread: %s", err.msg);
+        goto out;
+    }
+    plant_sock = NULL;   // owned by c
+    ctrl_set_explore(c, d->cfg.learn && d->cfg.explore, loaded ? 0 : lc.init_random_steps);
+    if (d->cfg.learn) {
+        lt = lt_create(&d->cfg, &lc, &plant, d->zctx, &d->slot, c, &err);
+        if (!lt) maacd_log(LOG_LV_ERR, "learner thread: %s; serving without learning", err.msg);
+        else if (lt_start(lt) < 0) {
+            maacd_log(LOG_LV_ERR, "learner thread did not start; serving without learning");
+            lt_free(lt);
+            lt = NULL;
+        }
+    }
+    atomic_store(&d->lt, lt);
+    if (ctrl_start(c) < 0) {
+        maacd_log(LOG_LV_ERR, "cannot start the control thread");
+        goto out;
+    }
+    atomic_store(&d->ctrl, c);
+    rc = 0;
+
+    // ---- supervise ----
+    uint64_t wd_usec = notify_watchdog_usec();
+    int64_t wd_every = wd_usec ? (int64_t)wd_usec * 1000 / 2 : 1000000000LL;
+    int64_t last_wd = 0, last_status = 0, last_ckpt = rt_now_ns();
+    while (!atomic_load(&d->stop)) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        ctrl_drain_events(c);
+        int64_t now = rt_now_ns();
+        if (now - last_wd >= wd_every) {
+            if (ctrl_healthy(c, now)) notify_watchdog();
+            else maacd_log(LOG_LV_WARNING, "control loop unhealthy: watchdog not fed");
+            last_wd = now;
+        }
+        if (now - last_status >= 1000000000LL) {
+            status_line(d, c, lt);
+            last_status = now;
+        }
+        if (d->cfg.checkpoint_every_s > 0 && d->cfg.checkpoint_dir[0] &&
+            (double)(now - last_ckpt) * 1e-9 >= d->cfg.checkpoint_every_s) {
+            MaacErr e2;
+            e2.msg[0] = 0;
+            if (lt && lt_save(lt, d->cfg.checkpoint_dir, 60000, &e2) < 0)
+                maacd_log(LOG_LV_WARNING, "periodic checkpoint: %s", e2.msg);
+            last_ckpt = now;
+        }
+    }
+    maacd_log(LOG_LV_NOTICE, "stopping");
+    notify_stopping();
+out:
+    if (d->cfg.checkpoint_dir[0] && atomic_load(&d->ctrl)) {
+        MaacErr e2;
+        e2.msg[0] = 0;
+        int r;
+        char path[CFG_STR + 32];
+        if (lt) {
+            r = lt_save(lt, d->cfg.checkpoint_dir, 120000, &e2);
+        } else {
+            snprintf(path, sizeof path, "%.250s/policy.ckpt", d->cfg.checkpoint_dir);
+            r = lt_save_served(&d->slot, path, &e2);
+        }
+        if (r < 0) maacd_log(LOG_LV_ERR, "final checkpoint failed: %s", e2.msg);
+        else maacd_log(LOG_LV_NOTICE, "final checkpoint written to %s (policy v%llu)",
+                       d->cfg.checkpoint_dir, (unsigned long long)swap_version(&d->slot));
+    }
+    ctl_server_stop(ctl);
+    if (c) ctrl_stop(c);
+    if (lt) lt_stop(lt);
+    if (c) ctrl_drain_events(c);
+    atomic_store(&d->ctrl, NULL);
+    atomic_store(&d->lt, NULL);
+    lt_free(lt);
+    ctrl_free(c);
+    link_close(plant_sock);
+    swap_done(&d->slot);
+    zmq_ctx_term(d->zctx);
+    return rc;
+}
