@@ -163,6 +163,8 @@ int link_poll_in(void* sock, int timeout_ms) {
 int link_router_recv(void* sock, LinkPeer* ret_peer, void* buf, size_t cap, int flags) {
     int n = zmq_recv(sock, ret_peer->id, sizeof ret_peer->id, flags);
     ret_peer->delim = 0;
+    ret_peer->has_env = 0;
+    ret_peer->env_len = 0;
     if (n < 0) {
         ret_peer->id_len = 0;
         return -zmq_errno();
@@ -171,6 +173,21 @@ int link_router_recv(void* sock, LinkPeer* ret_peer, void* buf, size_t cap, int 
     if (!more(sock)) return -EPROTO;          // an identity with no payload
     n = zmq_recv(sock, buf, cap, 0);
     if (n < 0) return -zmq_errno();
+    if (n > 0 && more(sock)) {                // REQ_CORRELATE request id, then ""
+        if ((size_t)n > LINK_MAX_ENV || (size_t)n > cap) {
+            drain(sock);
+            return -EPROTO;
+        }
+        memcpy(ret_peer->env, buf, (size_t)n);
+        ret_peer->env_len = (size_t)n;
+        ret_peer->has_env = 1;
+        n = zmq_recv(sock, buf, cap, 0);
+        if (n < 0) return -zmq_errno();
+        if (n != 0 || !more(sock)) {          // must be the empty delimiter
+            drain(sock);
+            return -EPROTO;
+        }
+    }
     if (n == 0 && more(sock)) {               // REQ peer: empty delimiter, then payload
         ret_peer->delim = 1;
         n = zmq_recv(sock, buf, cap, 0);
@@ -188,6 +205,8 @@ int link_router_send(void* sock, const LinkPeer* peer, const void* buf, size_t l
     if (!peer->id_len) return -EHOSTUNREACH;
     if (zmq_send(sock, peer->id, peer->id_len, flags | ZMQ_SNDMORE) < 0) return -zmq_errno();
     // Once the first frame is queued the rest of the message is queued atomically.
+    if (peer->has_env && zmq_send(sock, peer->env, peer->env_len, ZMQ_SNDMORE) < 0)
+        return -zmq_errno();
     if (peer->delim && zmq_send(sock, "", 0, ZMQ_SNDMORE) < 0) return -zmq_errno();
     if (zmq_send(sock, buf, len, 0) < 0) return -zmq_errno();
     return 0;

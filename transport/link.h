@@ -50,11 +50,18 @@ typedef struct {
     int reconnect_ivl_ms;    // ZMQ_RECONNECT_IVL (0 = default 100 ms)
 } LinkOpts;
 
-// The identity of a peer of a ROUTER socket (what link_router_send needs).
+#define LINK_MAX_ENV 16                 // extra envelope frame (ZMQ_REQ_CORRELATE's request id)
+
+// The identity of a peer of a ROUTER socket and the envelope to echo back (what
+// link_router_send needs). A DEALER plant's message is [id, payload]; a REQ plant's
+// is [id, ("request id" with ZMQ_REQ_CORRELATE), "", payload].
 typedef struct {
     unsigned char id[LINK_MAX_ID];
     size_t id_len;            // 0 = no peer
     int delim;                // 1 when the peer is a REQ socket (empty delimiter frame)
+    unsigned char env[LINK_MAX_ENV];
+    size_t env_len;           // 0 = no extra frame before the delimiter
+    int has_env;
 } LinkPeer;
 
 //---- sockets ---------------------------------------------------------------------
