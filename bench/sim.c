@@ -34,7 +34,6 @@ int main(int argc, char** argv) {
         fprintf(stderr, "usage: bench_sim [steps_per_round] [rounds]\n");
         return 2;
     }
-    mju_user_warning = NULL;
     printf("bench_sim: %d env steps per round, best of %d rounds\n", steps, rounds);
     printf("%-26s %12s %12s %10s %12s\n", "plant", "plant st/s", "bare st/s", "overhead", "substeps/s");
     for (const char* const* name = sim_plant_names(); *name; name++) {

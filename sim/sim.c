@@ -17,12 +17,16 @@
 // daemon needs no data directory. When the environment variable MAAC_MODEL_DIR is
 // set (non-empty), <dir>/<name>.xml is loaded from disk instead (tests do this).
 //
+// Thread: one SimPlant per thread; sim_create may run concurrently (model loading
+// is serialised by a mutex).
+//
 // The double integrator (double_integrator.h) is the analytic plant: obs = state,
 // reward r(s, a) on the pre-step state, frame_skip 1.
 #include "sim/sim.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,8 +285,12 @@ static int is_di(const SimPlant* p) { return p->m == NULL; }
 
 /* ============================ Loading =================================== */
 
+// MuJoCo 2.2 documents no thread safety for its XML compiler; plants may be
+// created from several threads (control thread, learner), so loads are serialised.
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
 // Load the MJCF of `name`: from $MAAC_MODEL_DIR/<name>.xml when set, else from the
-// embedded copy through a one-file VFS.
+// embedded copy through a one-file VFS. Call with load_lock held.
 static mjModel* load_model(const char* name, MaacErr* reterr) {
     char err[512] = "";
     char path[1024];
@@ -352,7 +360,9 @@ SimPlant* sim_create(const char* name, MaacErr* reterr) {
         memcpy(p->di_s, p->di.mu0, sizeof p->di_s);
         return p;
     }
+    pthread_mutex_lock(&load_lock);
     p->m = load_model(name, reterr);
+    pthread_mutex_unlock(&load_lock);
     if (!p->m) goto fail;
     p->d = mj_makeData(p->m);
     if (!p->d) {

@@ -194,7 +194,6 @@ int main(void) {
     CHECK(mine && mine[0], "MAAC_MODEL_DIR is not set");
     CHECK(ref && ref[0], "MAAC_REF_MODEL_DIR is not set (the reference models are required)");
     if (!mine || !ref) return test_summary("test_sim_models");
-    mju_user_warning = NULL;
     for (int i = 0; i < NPLANTS; i++) {
         const char* name = plants[i].name;
         mjModel* a = load(mine, name);

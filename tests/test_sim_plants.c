@@ -276,7 +276,6 @@ static void check_reset_noise(const char* name, double c, double cv, int vel_nor
 int main(void) {
     const char* ref = getenv("MAAC_REF_MODEL_DIR");
     CHECK(ref && ref[0], "MAAC_REF_MODEL_DIR is not set (the reference models are required)");
-    mju_user_warning = NULL;
     for (int i = 0; i < NEXP; i++) check_spec(&expects[i]);
     for (int i = 0; ref && i < NEXP - 1; i++) check_against_reference(ref, &expects[i]);
     check_reset_noise("half_cheetah", 0.1, 0.1, 1);
