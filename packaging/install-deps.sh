@@ -9,7 +9,7 @@ PKGS=(
   build-essential cmake pkg-config
   libopenblas-dev liblapacke-dev        # sgemm and the Lyapunov/linear solves
   libmsgpack-dev                        # msgpack-c: checkpoints and wire messages
-  libmujoco-dev                         # MuJoCo 2.2.2 physics for the plants
+  libmujoco-dev libqhull-dev            # MuJoCo 2.2.2 physics (its CMake config names qhull headers)
   libzmq3-dev                           # ZeroMQ transport
   libsystemd-dev                        # sd_notify, journald
   libinih-dev                           # INI config files
