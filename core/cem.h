@@ -7,6 +7,11 @@
 //   J = sum_{t<h} gamma^t r(s_t, a_t, s_{t+1}) + gamma^h min_j Q_j(s_h, pi(s_h))
 // averaged over ensemble members, keeps the elites and refits mean/std (with
 // momentum). Returns the first action of the final mean.
+// Members: in iteration i every candidate is scored under the same n_models elite
+// members elites[(i * n_models + g) % n_elites] (mean predictions, no sampled
+// noise), so candidates compete on equal terms and the iterations cycle through the
+// elites; n_models = 0 scores every candidate under every elite (n_elites times the
+// cost). Added: CemConfig.n_models (compatible addition).
 // Thread: the control thread (with its own CemWork, preallocated), or the learner's
 // evaluation. cem_plan allocates nothing.
 #ifndef MAAC_CEM_H
@@ -25,6 +30,8 @@ typedef struct {
     float gamma;        // discount (0.99)
     float momentum;     // mean/std <- momentum * old + (1 - momentum) * elite (0.1)
     float init_std;     // initial std as a fraction of the action half-range (0.5)
+    int n_models;       // elite members scoring every candidate in one iteration, rotating
+                        // over the elites from iteration to iteration (1; 0 = all elites)
 } CemConfig;
 
 typedef struct CemWork CemWork;

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+// model.c -- benchmark of the learner's model side: one dynamics-ensemble training
+// epoch against the machine's sgemm peak, and CEM-MPC planning latency.
+//
+// Usage: bench_model [threads]   (OpenBLAS threads, default 1)
+// Sizes are the defaults: 8 members of 4 x 200 swish, obs 17 + act 6 -> 17 + 1
+// (learned reward), batch 256, 50k transitions (holdout 5000); CEM population 400,
+// 40 elites, 5 iterations, horizon 5, policy and Q 2 x 256 (half_cheetah shapes and
+// reward). The epoch time is t(ens_train, 1 epoch) - t(ens_train, 0 epochs), i.e.
+// the minibatch passes plus that epoch's holdout evaluation. FLOPs: 2*C*OC per row
+// per linear layer forward, twice that backward (d-input and d-weight); the
+// backward's unused first-layer d-input is not counted. Prints figures only.
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/cem.h"
+#include "core/ensemble.h"
+#include "sim/reward.h"
+
+void openblas_set_num_threads(int n);   // OpenBLAS extension
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double peak_sgemm(Rng* r, int n) {
+    float* A = malloc(sizeof(float) * (size_t)n * n);
+    float* B = malloc(sizeof(float) * (size_t)n * n);
+    float* C = calloc((size_t)n * n, sizeof(float));
+    rng_normal_fill(r, A, (long)n * n);
+    rng_normal_fill(r, B, (long)n * n);
+    double best = 0.0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
+        double g = 2.0 * n * n * n / (now_s() - t0) * 1e-9;
+        if (g > best) best = g;
+    }
+    free(A), free(B), free(C);
+    return best;
+}
+
+static int cmp_double(const void* a, const void* b) {
+    double x = *(const double*)a, y = *(const double*)b;
+    return x < y ? -1 : x > y;
+}
+
+// Forward FLOPs of one member on one row.
+static double row_flops(const Mlp* m) {
+    double f = 0.0;
+    for (int l = 0; l < m->n_layers; l++) f += 2.0 * m->sizes[l] * m->sizes[l + 1];
+    return f;
+}
+
+static void bench_epoch(Rng* rng, double peak) {
+    const int S = 17, A = 6, M = 8;
+    const long N = 50000;
+    ReplayBuffer* rb = replay_create(N, S, A);
+    float s[17], a[6], s2[17];
+    for (long i = 0; i < N; i++) {
+        rng_normal_fill(rng, s, S);
+        rng_uniform_fill(rng, a, A, -1.0f, 1.0f);
+        for (int j = 0; j < S; j++) s2[j] = s[j] + 0.1f * a[j % A] + 0.01f * rng_normal(rng);
+        replay_add(rb, s, a, s[0] - 0.1f * a[0] * a[0], s2, 0.0f);
+    }
+    Ensemble* e = ens_create(S, A, M, 4, 200, NN_ACT_SWISH, 1, rng);
+    EnsTrainConfig cfg;
+    ens_train_config_default(&cfg);
+    EnsTrainStats st;
+    double t_ep[2];
+    for (int epochs = 0; epochs <= 1; epochs++) {
+        cfg.max_epochs = epochs;
+        EnsTrainer* t = ens_trainer_create(e, &cfg);
+        double best = 1e30;
+        for (int rep = 0; rep < 2; rep++) {
+            double t0 = now_s();
+            ens_train(e, t, rb, rng, &st);
+            double dt = now_s() - t0;
+            if (dt < best) best = dt;
+        }
+        t_ep[epochs] = best;
+        ens_trainer_free(t);
+    }
+    long n_hold = 5000, n_train = N - n_hold;
+    double f = row_flops(e->net);
+    double first_dinp = 2.0 * e->net->sizes[0] * e->net->sizes[1];   // not computed
+    double flops = (double)M * n_train * (3.0 * f - first_dinp) + (double)M * n_hold * f;
+    double dt = t_ep[1] - t_ep[0];
+    printf("model epoch: 50k transitions, %d x 4x200 swish, 23 -> 18: %.3f s "
+           "(setup+holdout eval %.3f s), %.1f GFLOP, %.1f GFLOP/s = %.0f%% of sgemm peak\n",
+           M, dt, t_ep[0], flops * 1e-9, flops / dt * 1e-9, 100.0 * flops / dt * 1e-9 / peak);
+    ens_free(e);
+    replay_free(rb);
+}
+
+static void bench_cem(Rng* rng, int population, int iterations, int n_models, int reps) {
+    const SimRewardFn* rf = sim_reward_fn("half_cheetah");
+    const int S = 17, A = 6;
+    float lo[6], hi[6];
+    for (int j = 0; j < A; j++) lo[j] = -1.0f, hi[j] = 1.0f;
+    int hidden[2] = {256, 256};
+    Ensemble* e = ens_create(S, A, 8, 4, 200, NN_ACT_SWISH, 0, rng);
+    Policy* pi = policy_create(S, A, 2, hidden, NN_ACT_RELU, lo, hi, rng);
+    QFunction* q = qf_create(S, A, 2, hidden, NN_ACT_RELU, rng);
+    CemConfig cfg;
+    cem_config_default(&cfg);
+    cfg.population = population;
+    cfg.iterations = iterations;
+    cfg.n_models = n_models;
+    if (cfg.n_elites > population / 4) cfg.n_elites = population / 10 > 0 ? population / 10 : 1;
+    CemWork* w = cem_work_create(&cfg, e, pi, q);
+    if (!rf || !e || !pi || !q || !w) {
+        printf("cem: setup failed\n");
+        return;
+    }
+    double* lat = malloc(sizeof(double) * (size_t)reps);
+    float obs[17], act[6];
+    for (int i = 0; i < reps + 2; i++) {
+        rng_normal_fill(rng, obs, S);
+        double t0 = now_s();
+        cem_plan(&cfg, w, e, pi, q, rf, obs, rng, act);
+        if (i >= 2) lat[i - 2] = now_s() - t0;   // two warm-up plans
+    }
+    qsort(lat, (size_t)reps, sizeof(double), cmp_double);
+    int k = n_models > 0 ? n_models : 8;
+    printf("cem plan: population %d x H=%d x %d iterations, %d member(s)/iteration, "
+           "%d elites: p50 %.2f ms, p99 %.2f ms (%d plans, %d model rows)\n",
+           population, cfg.horizon, iterations, k, cfg.n_elites, 1e3 * lat[reps / 2],
+           1e3 * lat[(int)(0.99 * (reps - 1))], reps, population * k * cfg.horizon * iterations);
+    free(lat);
+    cem_work_free(w);
+    qf_free(q);
+    policy_free(pi);
+    ens_free(e);
+}
+
+int main(int argc, char** argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : 1;
+    openblas_set_num_threads(threads > 0 ? threads : 1);
+    Rng rng;
+    rng_seed(&rng, 1);
+    double peak = peak_sgemm(&rng, 2048);
+    printf("sgemm peak (2048^3, %d thread%s): %.1f GFLOP/s\n", threads, threads == 1 ? "" : "s",
+           peak);
+    bench_epoch(&rng, peak);
+    bench_cem(&rng, 400, 5, 1, 30);    // the default configuration
+    bench_cem(&rng, 400, 1, 1, 50);    // one iteration of 400 samples
+    bench_cem(&rng, 80, 5, 1, 50);     // 400 samples in all over 5 iterations
+    bench_cem(&rng, 400, 5, 0, 5);     // every elite scores every candidate
+    return 0;
+}
