@@ -31,7 +31,7 @@
 #include "core/err.h"
 
 #define LINK_DEFAULT_PLANT_ENDPOINT "ipc:///tmp/maacd/plant.sock"
-#define LINK_DEFAULT_CTL_ENDPOINT "ipc:///tmp/maacd/ctl.sock"
+#define LINK_DEFAULT_CTL_ENDPOINT "ipc:///tmp/maacd/control.sock"
 #define LINK_LEARNER_INPROC "inproc://maacd-learner"
 #define LINK_MAX_ID 256                 // ZeroMQ routing ids are at most 255 bytes
 // Transport-level cap (ZMQ_MAXMSGSIZE): ZeroMQ drops the connection of a peer that
