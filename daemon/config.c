@@ -9,6 +9,7 @@
 #include "daemon/config.h"
 
 #include "core/learner.h"
+#include "transport/link.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -62,7 +63,7 @@ static const Entry TABLE[] = {
 
 void config_default(DaemonConfig* c) {
     memset(c, 0, sizeof *c);
-    snprintf(c->plant_endpoint, sizeof c->plant_endpoint, "ipc:///tmp/maacd/plant.sock");
+    snprintf(c->plant_endpoint, sizeof c->plant_endpoint, "%s", LINK_DEFAULT_PLANT_ENDPOINT);
     c->plant_mode = PLANT_MODE_LOCKSTEP;
     c->rate_hz = 0;
     c->stale_ms = 0;
@@ -76,7 +77,7 @@ void config_default(DaemonConfig* c) {
     c->learn = 1;
     c->seed = 1;
     c->publish_every = 250;
-    snprintf(c->control_endpoint, sizeof c->control_endpoint, "ipc:///tmp/maacd/control.sock");
+    snprintf(c->control_endpoint, sizeof c->control_endpoint, "%s", LINK_DEFAULT_CTL_ENDPOINT);
     c->checkpoint_every_s = 0;
 }
 

@@ -6,7 +6,7 @@
 // and applied over the plant's defaults when the learner starts),
 // then `--set section.key=value` and the named flags (maacd --help) override them.
 // The defaults let maacd run with no file at all: lock-step, ipc endpoints under
-// /tmp/maacd, the plant's own control period, learning on.
+// /tmp/maacd (link.h LINK_DEFAULT_*), the plant's own control period, learning on.
 // Thread: main thread at start-up (the ctl server reads a copy). Allocation: none.
 #ifndef MAAC_DAEMON_CONFIG_H
 #define MAAC_DAEMON_CONFIG_H

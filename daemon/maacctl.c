@@ -9,6 +9,7 @@
 // Exit status: 0 ok, 1 the daemon refused (reason on stderr), 2 usage, 3 no answer.
 // Thread: single. Allocation: msgpack-c's unpacker for printing the reply.
 #include <errno.h>
+#include <ini.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,12 @@
 
 #include "transport/link.h"
 #include "transport/wire.h"
+
+static int conf_endpoint(void* user, const char* section, const char* key, const char* value) {
+    if (!strcmp(section, "daemon") && !strcmp(key, "control_endpoint"))
+        snprintf(user, 256, "%s", value);
+    return 1;
+}
 
 static void usage(void) {
     fprintf(stderr,
@@ -29,7 +36,8 @@ static void usage(void) {
             "  pause | resume      learning\n"
             "  mode policy|mpc     how actions are computed\n"
             "  stop                shut the daemon down\n"
-            "default endpoint: $MAACD_CONTROL or %s\n",
+            "default endpoint: $MAACD_CONTROL, else [daemon] control_endpoint of\n"
+            "/etc/maacd/maacd.conf, else %s\n",
             LINK_DEFAULT_CTL_ENDPOINT);
 }
 
@@ -48,6 +56,10 @@ static void print_obj(const msgpack_object* o) {
 
 int main(int argc, char** argv) {
     const char* ep = getenv("MAACD_CONTROL");
+    static char conf_ep[256];
+    if ((!ep || !ep[0]) && ini_parse("/etc/maacd/maacd.conf", conf_endpoint, conf_ep) >= 0 &&
+        conf_ep[0])
+        ep = conf_ep;   // the packaged daemon's socket
     if (!ep || !ep[0]) ep = LINK_DEFAULT_CTL_ENDPOINT;
     int timeout = 5000, json = 0, i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
