@@ -138,6 +138,9 @@ static void add_status(Maacd* d, Kv* k) {
         kv_double(k, "jitter_p50_us", j.p50_ns * 1e-3);
         kv_double(k, "jitter_p99_us", j.p99_ns * 1e-3);
         kv_double(k, "jitter_max_us", j.max_ns * 1e-3);
+        RtHistSummary w;
+        rt_hist_summary(&st->compute, &w);
+        kv_double(k, "tick_p99_us", w.p99_ns * 1e-3);
     }
     if (lt) {
         LtStatus s;
