@@ -3,3 +3,11 @@ maac_test(test_wire test_wire.c LIBS maac_transport PkgConfig::MSGPACK)
 # test_wire counts malloc calls around the decoder (no allocation on the control path).
 target_link_options(test_wire PRIVATE -Wl,--wrap=malloc)
 maac_test(test_link test_link.c LIBS maac_transport TIMEOUT 60)
+# examples/maac_client.py (python3-zmq + python3-msgpack, Debian's /usr/bin/python3)
+# against a lock-step plant server built from transport/; only where those import.
+execute_process(COMMAND /usr/bin/python3 -c "import zmq, msgpack"
+                RESULT_VARIABLE MAAC_PY_ZMQ_RC OUTPUT_QUIET ERROR_QUIET)
+if(MAAC_PY_ZMQ_RC EQUAL 0)
+  maac_test(test_client_py test_client_py.c LIBS maac_transport TIMEOUT 120
+            ARGS ${CMAKE_SOURCE_DIR}/examples/maac_client.py)
+endif()
