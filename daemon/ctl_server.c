@@ -298,8 +298,8 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
             n = reply_err(out, cap, "swap_rejected", "%s", err.msg);
         } else {
             atomic_fetch_add(&d->swaps_ok, 1);
-            maacd_log(LOG_LV_NOTICE, "swapped in %s as policy v%llu (learning paused)", arg,
-                      (unsigned long long)v);
+            maacd_log(LOG_LV_NOTICE, "swapped in %s as policy v%llu%s", arg,
+                      (unsigned long long)v, lt ? " (learning paused until resume)" : "");
             kv_uint(k, "policy_version", v);
             kv_bool(k, "learning_paused", lt != NULL);
             n = kv_finish(k, 1, out, cap);

@@ -775,7 +775,7 @@ void ctrl_drain_events(Ctrl* c) {
                       e.value);
             break;
         case CTRL_EV_EPISODE:
-            maacd_log(LOG_LV_INFO, "episode done: return %.2f, %d steps", e.value, e.arg);
+            maacd_log(LOG_LV_DEBUG, "episode done: return %.2f, %d steps", e.value, e.arg);
             break;
         case CTRL_EV_HELLO:
             if (e.arg) maacd_log(LOG_LV_WARNING, "plant: hello rejected (wrong plant or sizes)");

@@ -329,7 +329,7 @@ int main(int argc, char** argv) {
     // ---- supervise ----
     uint64_t wd_usec = notify_watchdog_usec();
     int64_t wd_every = wd_usec ? (int64_t)wd_usec * 1000 / 2 : 1000000000LL;
-    int64_t last_wd = 0, last_status = 0, last_ckpt = rt_now_ns();
+    int64_t last_wd = 0, last_status = 0, last_ckpt = rt_now_ns(), last_progress = rt_now_ns();
     while (!atomic_load(&d->stop)) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -343,6 +343,22 @@ int main(int argc, char** argv) {
         if (now - last_status >= 1000000000LL) {
             status_line(d, c, lt);
             last_status = now;
+        }
+        if (now - last_progress >= 10000000000LL) {   // a progress line every 10 s
+            CtrlStats* st = ctrl_stats(c);
+            LtStatus s;
+            memset(&s, 0, sizeof s);
+            if (lt) lt_status(lt, &s);
+            maacd_log(LOG_LV_INFO, "progress: %llu episodes, %llu env steps, return %.1f "
+                      "(mean10 %.1f), policy v%llu, %lld updates, %llu misses, %llu safe actions",
+                      (unsigned long long)atomic_load(&st->episodes),
+                      (unsigned long long)atomic_load(&st->env_steps), atomic_load(&st->last_return),
+                      atomic_load(&st->mean_return),
+                      (unsigned long long)atomic_load(&st->policy_version),
+                      s.have_stats ? (long long)s.ls.updates : 0LL,
+                      (unsigned long long)atomic_load(&st->misses),
+                      (unsigned long long)atomic_load(&st->safe_actions));
+            last_progress = now;
         }
         if (d->cfg.checkpoint_every_s > 0 && d->cfg.checkpoint_dir[0] &&
             (double)(now - last_ckpt) * 1e-9 >= d->cfg.checkpoint_every_s) {
