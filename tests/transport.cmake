@@ -11,3 +11,8 @@ if(MAAC_PY_ZMQ_RC EQUAL 0)
   maac_test(test_client_py test_client_py.c LIBS maac_transport TIMEOUT 120
             ARGS ${CMAKE_SOURCE_DIR}/examples/maac_client.py)
 endif()
+# maac-sim (transport/maac_sim) against the same kind of server: lock-step, an outage
+# with reconnection, realtime.
+maac_test(test_maac_sim test_maac_sim.c LIBS maac_transport maac_sim TIMEOUT 120
+          ARGS $<TARGET_FILE:maac-sim>)
+add_dependencies(test_maac_sim maac-sim)
