@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // jitter.c -- bench_jitter: wake-up latency of maacd's control loop.
 //
-//   bench_jitter [--rate HZ] [--seconds S] [--priority P] [--cpu N] [--mode bare|ctrl]
-//                [--no-mlock] [--hist FILE]
+//   bench_jitter [--rate HZ] [--seconds S] [--priority P] [--cpu N]
+//                [--mode all|cyclictest|bare|ctrl] [--no-mlock] [--hist FILE]
+// all (default): cyclictest (/usr/bin/cyclictest, the floor) at the same rate and
+//       priority, then bare, then ctrl, then each p99 as a multiple of cyclictest's.
 // bare: the loop skeleton alone (rt_sleep_until on absolute deadlines + rt_hist_add),
 //       i.e. exactly what cyclictest measures, through our code.
 // ctrl: the real control thread (daemon/ctrl.c, realtime mode) serving a 2 x 64
 //       policy to a plant thread that sends an observation every period over inproc
 //       ZeroMQ and reads the actions; latency comes from the loop's own histogram.
 // Prints min / p50 / p99 / p99.9 / max (us) and deadline misses; --hist writes the
-// 1-us histogram ("us count" lines) for bench/jitter.sh, which runs cyclictest next
-// to it at the same rate and priority. Never asserts timings.
+// 1-us histogram ("us count" lines). Never asserts timings.
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -28,7 +29,7 @@ static RtHist g_hist;
 static void print_summary(const char* name, const RtHist* h, uint64_t misses, double hz) {
     RtHistSummary s;
     rt_hist_summary(h, &s);
-    printf("%-8s rate %.0f Hz  samples %llu  min %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  "
+    printf("%-10s rate %.0f Hz  samples %llu  min %.1f  p50 %.1f  p99 %.1f  p99.9 %.1f  "
            "max %.1f us  misses %llu\n",
            name, hz, (unsigned long long)s.count, s.min_ns * 1e-3, s.p50_ns * 1e-3,
            s.p99_ns * 1e-3, s.p999_ns * 1e-3, s.max_ns * 1e-3, (unsigned long long)misses);
@@ -44,6 +45,38 @@ static void write_hist(const char* path, const RtHist* h) {
     uint64_t of = atomic_load(&h->overflow);
     if (of) fprintf(f, "%d %llu\n", RT_HIST_BINS, (unsigned long long)of);
     fclose(f);
+}
+
+//---- cyclictest (the floor) ------------------------------------------------------------
+
+// Run cyclictest with the same rate / priority / duration and read its 1-us histogram
+// into h (rt.h quantiles then apply to both alike). 0, or -1 when not available.
+static int run_cyclictest(double hz, double seconds, int prio, RtHist* h) {
+    const char* exe = "/usr/bin/cyclictest";
+    FILE* probe = fopen(exe, "r");
+    if (!probe) return -1;
+    fclose(probe);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s -m -n -t1 -p %d -i %ld -l %ld -q -h %d 2>&1", exe, prio,
+             (long)(1e6 / hz), (long)(seconds * hz), RT_HIST_BINS - 1);
+    FILE* f = popen(cmd, "r");
+    if (!f) return -1;
+    rt_hist_reset(h);
+    char line[512];
+    long max_us = -1;
+    while (fgets(line, sizeof line, f)) {
+        long us, n;
+        if (sscanf(line, "# Max Latencies: %ld", &us) == 1) max_us = us;
+        if (line[0] == '#' || sscanf(line, "%ld %ld", &us, &n) != 2 || n <= 0) continue;
+        for (long k = 0; k < n; k++) rt_hist_add(h, us * 1000 + 500);
+    }
+    int rc = pclose(f);
+    if (atomic_load(&h->count) == 0) {
+        fprintf(stderr, "cyclictest gave no histogram (exit %d)\n", rc);
+        return -1;
+    }
+    if (max_us >= 0) atomic_store(&h->max_ns, max_us * 1000);   // its exact max (us)
+    return 0;
 }
 
 //---- bare loop -----------------------------------------------------------------------
@@ -103,6 +136,8 @@ static void* plant_main(void* arg) {
     }
     return NULL;
 }
+
+static RtHist g_ctrl_hist;
 
 static int run_ctrl(double hz, double seconds, int prio, int cpu, const char* hist_path) {
     void* z = zmq_ctx_new();
@@ -165,6 +200,7 @@ static int run_ctrl(double hz, double seconds, int prio, int cpu, const char* hi
            (unsigned long long)atomic_load(&st->actions_out),
            (unsigned long long)atomic_load(&st->safe_actions), p.sent, p.received);
     if (hist_path) write_hist(hist_path, &st->jitter);
+    memcpy((void*)&g_ctrl_hist, (const void*)&st->jitter, sizeof g_ctrl_hist);
     ctrl_free(c);
     swap_done(&slot);
     link_close(dealer);
@@ -176,7 +212,7 @@ static int run_ctrl(double hz, double seconds, int prio, int cpu, const char* hi
 int main(int argc, char** argv) {
     double hz = 1000, seconds = 10;
     int prio = 80, cpu = -1, mlock = 1;
-    const char* mode = "ctrl";
+    const char* mode = "all";
     const char* hist = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rate") && i + 1 < argc) hz = atof(argv[++i]);
@@ -194,11 +230,35 @@ int main(int argc, char** argv) {
     }
     notify_init(0);
     if (mlock && rt_lock_memory() < 0) fprintf(stderr, "warning: mlockall refused\n");
-    if (!strcmp(mode, "bare")) {
+    int all = !strcmp(mode, "all");
+    static RtHist ct;
+    int have_ct = 0;
+    if (all || !strcmp(mode, "cyclictest")) {
+        have_ct = run_cyclictest(hz, seconds, prio, &ct) == 0;
+        if (have_ct) print_summary("cyclictest", &ct, 0, hz);
+        else printf("cyclictest  not available (apt install rt-tests): no floor in this run\n");
+    }
+    RtHistSummary bare_s, ctrl_s, ct_s;
+    memset(&bare_s, 0, sizeof bare_s);
+    memset(&ctrl_s, 0, sizeof ctrl_s);
+    if (all || !strcmp(mode, "bare")) {
         uint64_t misses = run_bare(hz, seconds, prio, cpu);
         print_summary("bare", &g_hist, misses, hz);
-        if (hist) write_hist(hist, &g_hist);
-        return 0;
+        if (hist && !all) write_hist(hist, &g_hist);
+        rt_hist_summary(&g_hist, &bare_s);
     }
-    return run_ctrl(hz, seconds, prio, cpu, hist);
+    if (all || !strcmp(mode, "ctrl")) {
+        if (run_ctrl(hz, seconds, prio, cpu, all ? NULL : hist)) return 1;
+        rt_hist_summary(&g_ctrl_hist, &ctrl_s);
+    }
+    if (have_ct && all) {
+        rt_hist_summary(&ct, &ct_s);
+        double f = ct_s.p99_ns > 0 ? 1.0 / (double)ct_s.p99_ns : 0;
+        printf("p99 vs cyclictest: bare %.2fx, ctrl %.2fx (goal <= 1.5x); p99.9: bare %.2fx, "
+               "ctrl %.2fx\n",
+               bare_s.p99_ns * f, ctrl_s.p99_ns * f,
+               ct_s.p999_ns ? (double)bare_s.p999_ns / ct_s.p999_ns : 0,
+               ct_s.p999_ns ? (double)ctrl_s.p999_ns / ct_s.p999_ns : 0);
+    }
+    return 0;
 }

@@ -541,8 +541,8 @@ static void on_message(Ctrl* c, const ServedPolicy* sp, const LinkPeer* from, in
         char text[96];
         snprintf(text, sizeof text, "a plant may not send '%s' messages",
                  wire_type_name(c->msg->type));
-        rt_ring_push(&c->st.events, atomic_load_explicit(&c->st.ticks, RLX), CTRL_EV_BAD_MSG,
-                     -EPROTO, c->msg->type);
+        rt_ring_push(&c->st.events, atomic_load_explicit(&c->st.ticks, RLX), CTRL_EV_BAD_MSG, 0,
+                     c->msg->type);
         reply_error(c, from, "wrong_type", text, -1);
         break;
     }
@@ -765,9 +765,13 @@ void ctrl_drain_events(Ctrl* c) {
     while (rt_ring_pop(&c->st.events, &e)) {
         switch (e.code) {
         case CTRL_EV_BAD_MSG:
-            maacd_log(LOG_LV_WARNING, "plant: bad %s message rejected (%s), tick %llu",
-                      wire_type_name((WireMsgType)(int)e.value), wire_err_name(e.arg),
-                      (unsigned long long)e.tick);
+            if ((int)e.value == WIRE_MSG_NONE)
+                maacd_log(LOG_LV_WARNING, "plant: unreadable message rejected (%s), tick %llu",
+                          wire_err_name(e.arg), (unsigned long long)e.tick);
+            else
+                maacd_log(LOG_LV_WARNING, "plant: %s message rejected (%s), tick %llu",
+                          wire_type_name((WireMsgType)(int)e.value),
+                          e.arg ? wire_err_name(e.arg) : "wrong_type", (unsigned long long)e.tick);
             break;
         case CTRL_EV_SEQ:
             maacd_log(LOG_LV_WARNING, "plant: sequence %s at seq %.0f",

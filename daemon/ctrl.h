@@ -77,7 +77,7 @@ int served_validate(const ServedPolicy* sp, const PlantInfo* plant, MaacErr* ret
 
 // Event codes in the ring (rt.h RtEvent.code).
 enum {
-    CTRL_EV_BAD_MSG = 1,    // arg = -errno from wire_decode
+    CTRL_EV_BAD_MSG = 1,    // arg = -errno from wire_decode (0: wrong type); value = type
     CTRL_EV_SEQ,            // arg = 1 out of order / duplicate, 2 gap; value = seq
     CTRL_EV_EPISODE,        // value = return, arg = length
     CTRL_EV_HELLO,          // arg = 0 accepted, else -errno
