@@ -13,6 +13,7 @@
 // the INI file of `maac train --config` and maacd's config use.
 // Thread: any. Allocation: none.
 #include "core/learner.h"
+#include "core/rollout.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -287,4 +288,25 @@ int learner_config_check(const LearnerConfig* c, MaacErr* reterr) {
         return maac_err(reterr, -EINVAL, "rollout_chunk, model_batch and model_max_epochs "
                                          "must be >= 1");
     return 0;
+}
+
+// ---- schedule helpers -------------------------------------------------------------
+
+long learner_model_capacity(const LearnerConfig* cfg, int k) {
+    if (cfg->model_capacity > 0)
+        return cfg->model_capacity;
+    long c = rollout_model_capacity(cfg->model_retain, k, cfg->rollout_batch,
+                                    cfg->model_train_freq);
+    return c > 0 ? c : 1;
+}
+
+int learner_real_rows(const LearnerConfig* cfg, long model_size) {
+    if (cfg->real_only || model_size <= 0)
+        return cfg->batch;
+    int n = (int)((float)cfg->batch * cfg->real_ratio);   // MBPO: int(batch * real_ratio)
+    if (n < 0)
+        n = 0;
+    if (n > cfg->batch)
+        n = cfg->batch;
+    return n;
 }
