@@ -57,8 +57,8 @@ static int run_cyclictest(double hz, double seconds, int prio, RtHist* h) {
     if (!probe) return -1;
     fclose(probe);
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s -m -n -t1 -p %d -i %ld -l %ld -q -h %d 2>&1", exe, prio,
-             (long)(1e6 / hz), (long)(seconds * hz), RT_HIST_BINS - 1);
+    snprintf(cmd, sizeof cmd, "%s -m -t1 -p %d -i %ld -l %ld -q -h %d 2>&1", exe, prio,
+             (long)(1e6 / hz), (long)(seconds * hz), RT_HIST_BINS - 1);   // clock_nanosleep, TIMER_ABSTIME: its defaults
     FILE* f = popen(cmd, "r");
     if (!f) return -1;
     rt_hist_reset(h);
@@ -230,6 +230,8 @@ int main(int argc, char** argv) {
     }
     notify_init(0);
     if (mlock && rt_lock_memory() < 0) fprintf(stderr, "warning: mlockall refused\n");
+    // as cyclictest does (maacd does too when it runs SCHED_FIFO)
+    if (rt_hold_cpu_dma_latency() < 0) fprintf(stderr, "note: /dev/cpu_dma_latency not held\n");
     int all = !strcmp(mode, "all");
     static RtHist ct;
     int have_ct = 0;

@@ -243,6 +243,12 @@ int main(int argc, char** argv) {
     Ctrl* c = NULL;
     LearnerThread* lt = NULL;
     lock_memory(d);
+    if (d->cfg.priority > 0 && d->cfg.plant_mode == PLANT_MODE_REALTIME) {
+        // keep CPUs out of deep idle states while we run (cyclictest does the same)
+        int fd = rt_hold_cpu_dma_latency();
+        if (fd < 0)
+            maacd_log(LOG_LV_INFO, "/dev/cpu_dma_latency not held (%s), ignoring", strerror(-fd));
+    }
     if (d->cfg.checkpoint_dir[0] && mkdir(d->cfg.checkpoint_dir, 0755) < 0 && errno != EEXIST)
         maacd_log(LOG_LV_WARNING, "checkpoint dir %s: %s", d->cfg.checkpoint_dir,
                   strerror(errno));

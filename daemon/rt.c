@@ -9,6 +9,8 @@
 #include "daemon/rt.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -74,6 +76,18 @@ int rt_set_fifo(int prio) {
 int rt_set_other(void) {
     struct sched_param sp = {.sched_priority = 0};
     return -pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+}
+
+int rt_hold_cpu_dma_latency(void) {
+    int fd = open("/dev/cpu_dma_latency", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int32_t zero = 0;
+    if (write(fd, &zero, sizeof zero) != (ssize_t)sizeof zero) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
 }
 
 void rt_prefault_stack(long bytes) {

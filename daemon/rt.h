@@ -38,6 +38,10 @@ int rt_set_affinity(int cpu);
 int rt_set_fifo(int prio);
 // Restore SCHED_OTHER for the calling thread.
 int rt_set_other(void);
+// Ask the kernel for zero CPU wake-up latency (no deep C-states) for as long as the
+// returned fd stays open, as cyclictest does (Documentation/power/pm_qos_interface).
+// Returns the fd, or -errno (no /dev/cpu_dma_latency, not permitted).
+int rt_hold_cpu_dma_latency(void);
 // Touch bytes of stack so later ticks take no page faults.
 void rt_prefault_stack(long bytes);
 
