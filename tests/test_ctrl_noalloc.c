@@ -170,7 +170,27 @@ static void run(PlantMode mode) {
     zmq_ctx_term(z);
 }
 
+// The wrappers must see allocations made inside the daemon library (else a zero
+// count would prove nothing): served_validate callocs its trial scratch.
+static void test_wrap_sees_library_allocations(void) {
+    PlantInfo plant = {.name = "hopper", .obs_dim = S, .act_dim = A, .dt = 0.008};
+    for (int j = 0; j < A; j++) {
+        plant.act_low[j] = -1;
+        plant.act_high[j] = 1;
+    }
+    ServedPolicy* sp = make_policy(5, &plant);
+    atomic_store(&n_alloc, 0);
+    atomic_store(&counting, 1);
+    int r = served_validate(sp, &plant, NULL);
+    atomic_store(&counting, 0);
+    CHECK(r == 0 && atomic_load(&n_alloc) >= 2, "wrap counted %ld library allocations",
+          atomic_load(&n_alloc));
+    served_free(sp);
+    atomic_store(&n_alloc, 0);
+}
+
 int main(void) {
+    test_wrap_sees_library_allocations();
     run(PLANT_MODE_LOCKSTEP);
     atomic_store(&n_alloc, 0);
     run(PLANT_MODE_REALTIME);
