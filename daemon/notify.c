@@ -10,15 +10,29 @@
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static int use_journal;
 static int log_verbose;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+// systemd's recipe: JOURNAL_STREAM holds "device:inode" of the journal stream that
+// stderr was connected to; only when stderr still is that stream are we logging to the
+// journal (a child with redirected stderr inherits the variable but not the stream).
+static int stderr_is_journal(void) {
+    const char* js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void notify_init(int verbose) {
     log_verbose = verbose;
-    use_journal = getenv("JOURNAL_STREAM") != NULL || getenv("NOTIFY_SOCKET") != NULL;
+    use_journal = stderr_is_journal();
 }
 
 int notify_under_systemd(void) {

@@ -2,8 +2,9 @@
 // notify.h -- systemd integration and logging: sd_notify READY/WATCHDOG/STATUS/STOPPING,
 // the journal when running under systemd, stderr otherwise.
 //
-// notify_init decides once: with JOURNAL_STREAM (or NOTIFY_SOCKET) set, log lines go
-// through sd_journal_print with their priority; else to stderr with a UTC timestamp.
+// notify_init decides once: when stderr is the journal stream systemd connected
+// (JOURNAL_STREAM matches stderr's device:inode), log lines go through
+// sd_journal_print with their priority; else to stderr with a UTC timestamp.
 // Thread: any non-RT thread (logging formats and may block: never from the control
 // loop, which uses counters and the rt.h event ring instead). Allocation: libc's.
 #ifndef MAAC_NOTIFY_H

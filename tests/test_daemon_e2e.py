@@ -94,7 +94,39 @@ def sim(plant_ep, d, *extra):
                   "--quiet", *extra], os.path.join(d, "maac-sim.log"))
 
 
+def notify_check():
+    # sd_notify through a fake NOTIFY_SOCKET: READY=1, STATUS=..., WATCHDOG=1 while healthy
+    import socket
+    d = os.path.join(TMP, "notify")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "notify.sock")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(path)
+    ns.settimeout(0.2)
+    global ENV
+    saved = ENV
+    ENV = dict(ENV, NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000")
+    p, plant_ep, ctl_ep, d = daemon("notify-d", "--priority", "0", "--no-learn")
+    s = sim(plant_ep, d)
+    ENV = saved
+    msgs = []
+    t0 = time.time()
+    while time.time() - t0 < 4:
+        try:
+            msgs.append(ns.recv(4096).decode())
+        except socket.timeout:
+            pass
+    stop(s)
+    stop(p)
+    ns.close()
+    text = "\n".join(msgs)
+    check("READY=1" in text, "sd_notify READY=1")
+    check("WATCHDOG=1" in text, "sd_notify WATCHDOG=1 while the loop is healthy")
+    check("STATUS=policy v" in text, "sd_notify STATUS= with live figures")
+
+
 def basic():
+    notify_check()
     # ---- lock-step with learning --------------------------------------------------
     p, plant_ep, ctl_ep, d = daemon("lockstep", "--priority", "0",
                                     learner=("publish_every=50", "init_random_steps=200"))
