@@ -42,6 +42,7 @@ typedef struct {
     int obs_dim, act_dim;      // S, A
     int n_eps;                 // noise floats per row per step (0: deterministic)
     int has_reward;            // 1: step_forward also predicts the reward (learned head)
+    double macs_row;           // multiply-adds of one step_forward per row (FLOP counts)
     // Work for up to max_rows rows; NULL on OOM.
     void* (*work_create)(void* ctx, int max_rows);
     void (*work_free)(void* work);
@@ -101,6 +102,8 @@ void maac_actor_backward(MaacActor* ma, const Policy* pi, const QFunction* q, fl
 float maac_actor_mean_logp(const MaacActor* ma);
 // Figures of the last forward: mean discounted imagined reward sum, mean terminal value.
 void maac_actor_last_stats(const MaacActor* ma, float* ret_reward, float* ret_terminal);
+// Share of rows of the last forward still alive (not terminated) at s_H.
+float maac_actor_alive_frac(const MaacActor* ma);
 // Noise buffers (tests may overwrite them after maac_actor_draw):
 //   policy eps of step t < H: (N, A); model member ids (N) and noise (N, n_eps) of step t;
 //   terminal-action eps: (N*N_a, A), row (i*N_a + n) is action n of row i.
