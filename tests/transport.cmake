@@ -16,3 +16,10 @@ endif()
 maac_test(test_maac_sim test_maac_sim.c LIBS maac_transport maac_sim TIMEOUT 120
           ARGS $<TARGET_FILE:maac-sim>)
 add_dependencies(test_maac_sim maac-sim)
+# ... and against a real maacd (lock-step, no learning), once the daemon is built.
+if(MAAC_PY_ZMQ_RC EQUAL 0 AND TARGET maacd)
+  add_test(NAME test_client_py_maacd
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/client_maacd.sh $<TARGET_FILE:maacd>
+                   ${CMAKE_SOURCE_DIR}/examples/maac_client.py)
+  set_tests_properties(test_client_py_maacd PROPERTIES TIMEOUT 180)
+endif()
