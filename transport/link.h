@@ -19,9 +19,9 @@
 // non-blocking call would block or a timeout passed, -EMSGSIZE when a received
 // message did not fit the buffer (it is consumed), -EPROTO for a malformed envelope.
 // Thread: a socket belongs to one thread at a time (ZeroMQ rule); a context is shared.
-// Allocation: link_open* allocate (zmq_socket); send/recv allocate nothing of ours
-// (libzmq may allocate internally for messages larger than its small-message size,
-// 33 bytes on the receive path -- see docs/protocol.md).
+// Allocation: link_bind/link_connect allocate (zmq_socket); send/recv allocate nothing
+// of ours (libzmq allocates message memory for frames over 33 bytes internally; see
+// docs/protocol.md section 8).
 #ifndef MAAC_LINK_H
 #define MAAC_LINK_H
 
