@@ -242,6 +242,43 @@ static double bench_transitions(int batch, long n_rows, long* ret_got) {
     return (double)got / secs;
 }
 
+// Codec alone: ns per obs encode / decode (17 floats) and action encode / decode.
+static void bench_codec(void) {
+    unsigned char b[WIRE_OBS_BUF], c[WIRE_ACT_BUF];
+    WireObs o = {.seq = 1, .t_ns = 1700000000000000000ll, .obs_dim = S};
+    WireAction a = {.seq = 1, .act_dim = A, .policy_version = 3};
+    WireMsg* m = malloc(sizeof *m);
+    int n = 0, k = 0, reps = 1000000;
+    double sink = 0;
+    int64_t t0 = now_ns();
+    for (int i = 0; i < reps; i++) {
+        o.seq = (uint64_t)i;
+        o.obs[i % S] = i;
+        n = wire_encode_obs(b, sizeof b, &o);
+    }
+    int64_t t1 = now_ns();
+    for (int i = 0; i < reps; i++) {
+        b[n - 10] = (unsigned char)i;   // inside the last float (reward): defeat hoisting
+        if (wire_decode(b, (size_t)n, S, A, m, NULL) == 0) sink += m->u.obs.reward;
+    }
+    int64_t t2 = now_ns();
+    for (int i = 0; i < reps; i++) {
+        a.seq = (uint64_t)i;
+        a.action[i % A] = i;
+        k = wire_encode_action(c, sizeof c, &a);
+    }
+    int64_t t3 = now_ns();
+    for (int i = 0; i < reps; i++) {
+        c[k - 12] = (unsigned char)i;
+        if (wire_decode(c, (size_t)k, S, A, m, NULL) == 0) sink += m->u.action.action[A - 1];
+    }
+    int64_t t4 = now_ns();
+    printf("codec: obs encode %.0f ns, decode %.0f ns; action encode %.0f ns, decode %.0f ns%s\n",
+           (double)(t1 - t0) / reps, (double)(t2 - t1) / reps, (double)(t3 - t2) / reps,
+           (double)(t4 - t3) / reps, sink == 12345.678 ? " " : "");
+    free(m);
+}
+
 int main(int argc, char** argv) {
     long n_trans = 2000000;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -253,6 +290,7 @@ int main(int argc, char** argv) {
     ctx = zmq_ctx_new();
     char dir[] = "/tmp/maac-bench-XXXXXX";
     if (!mkdtemp(dir)) return 1;
+    bench_codec();
     int size = obs_size();
     printf("bench_transport: obs %d floats (%d bytes msgpack), action %d floats; %d round trips "
            "after %d warm-up\n", S, size, A, g_iters, g_warm);

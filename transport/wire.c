@@ -313,12 +313,15 @@ enum {
     K_SOURCE, K_CMD, K_ARG, K_OK, K_COUNT
 };
 
-static const char* const key_names[K_COUNT] = {
-    "v", "type", "plant", "obs_dim", "act_dim", "dt", "act_low", "act_high", "mode",
-    "rate_hz", "policy_version", "max_msg_bytes", "seq", "t_ns", "obs", "reward",
-    "terminated", "truncated", "first", "action", "safe", "code", "msg", "n", "data",
-    "source", "cmd", "arg", "ok",
-};
+#define KEYS(X)                                                                      \
+    X("v") X("type") X("plant") X("obs_dim") X("act_dim") X("dt") X("act_low")         \
+    X("act_high") X("mode") X("rate_hz") X("policy_version") X("max_msg_bytes") X("seq") \
+    X("t_ns") X("obs") X("reward") X("terminated") X("truncated") X("first") X("action") \
+    X("safe") X("code") X("msg") X("n") X("data") X("source") X("cmd") X("arg") X("ok")
+#define KEY_NAME(s) s,
+#define KEY_LEN(s) (uint8_t)(sizeof(s) - 1),
+static const char* const key_names[K_COUNT] = {KEYS(KEY_NAME)};
+static const uint8_t key_lens[K_COUNT] = {KEYS(KEY_LEN)};
 
 typedef struct {
     const uint8_t* p;
@@ -331,7 +334,8 @@ typedef struct {
 
 static int lookup_key(const char* s, uint32_t n) {
     for (int k = 0; k < K_COUNT; k++)
-        if (strlen(key_names[k]) == n && memcmp(key_names[k], s, n) == 0) return k;
+        if (key_lens[k] == n && key_names[k][0] == s[0] && memcmp(key_names[k], s, n) == 0)
+            return k;
     return -1;
 }
 
