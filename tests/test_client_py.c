@@ -49,6 +49,20 @@ int main(int argc, char** argv) {
     CHECK(st == 0 && f.ctl_requests == 1, "maac_client.py ctl status exited %d (%ld requests)", st,
           f.ctl_requests);
     fake_stop(&f);
+    // realtime: the server announces realtime and streams actions; the client steps at
+    // the announced rate (20 Hz) with the newest action
+    snprintf(plant_ep, sizeof plant_ep, "ipc://%s/plant-rt.sock", dir);
+    static Fake g = {.plant_name = "toy_pendulum", .obs_dim = 3, .act_dim = 1,
+                     .mode = WIRE_MODE_REALTIME};
+    if (fake_start(&g, ctx, plant_ep, NULL) < 0) return 2;
+    char* rt_argv[] = {"/usr/bin/python3", argv[1], "plant", "--endpoint", plant_ep,
+                       "--episodes", "1", "--max-steps", "20", "--timeout-ms", "5000", NULL};
+    st = fake_serve_while(&g, rt_argv);
+    CHECK(st == 0, "maac_client.py realtime exited %d", st);
+    CHECK(g.episodes == 1 && g.steps == 20 && g.rt_actions > 0 && g.byes == 1,
+          "realtime: episodes %ld steps %ld actions %ld byes %ld", g.episodes, g.steps,
+          g.rt_actions, g.byes);
+    fake_stop(&g);
     zmq_ctx_term(ctx);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
