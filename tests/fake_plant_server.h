@@ -39,6 +39,7 @@ typedef struct {
     WireMode mode;               // announced in the welcome
     long outage_after_obs;       // > 0: after this many obs, go away for outage_ms
     int outage_ms;
+    long forget_after_obs;       // > 0: after this many obs, forget the plant (a restart)
     // state
     void* plant;
     void* ctl;
@@ -189,6 +190,10 @@ static int fake_serve_while(Fake* f, char* const argv[]) {
             int n = wire_encode_action(f->tx, sizeof f->tx, &a);
             if (n > 0 && link_router_send(f->plant, &f->peer, f->tx, (size_t)n, ZMQ_DONTWAIT) == 0)
                 f->rt_actions++;
+        }
+        if (f->forget_after_obs > 0 && !f->outage_done && f->obs >= f->forget_after_obs) {
+            f->outage_done = 1;   // a restarted daemon: same endpoint, no session
+            f->have_peer = 0;
         }
         if (f->outage_after_obs > 0 && !f->outage_done && f->obs >= f->outage_after_obs) {
             // the daemon goes away: the socket closes, queued messages are lost

@@ -12,8 +12,8 @@ static char dir[] = "/tmp/maac-test-sim-XXXXXX";
 static const char* exe;
 static int S, A;
 
-static void run(const char* what, WireMode mode, long outage_after, char* extra[],
-                long want_episodes, long want_steps, int want_min_hellos) {
+static void run(const char* what, WireMode mode, long outage_after, long forget_after,
+                char* extra[], long want_episodes, long want_steps, int want_min_hellos) {
     char ep[128];
     snprintf(ep, sizeof ep, "ipc://%s/%s.sock", dir, what);
     void* ctx = zmq_ctx_new();
@@ -25,6 +25,7 @@ static void run(const char* what, WireMode mode, long outage_after, char* extra[
     f.mode = mode;
     f.outage_after_obs = outage_after;
     f.outage_ms = 800;
+    f.forget_after_obs = forget_after;
     if (fake_start(&f, ctx, ep, NULL) < 0) {
         CHECK(0, "%s: bind", what);
         return;
@@ -41,8 +42,11 @@ static void run(const char* what, WireMode mode, long outage_after, char* extra[
     CHECK(f.hellos >= want_min_hellos, "%s: hellos %ld, want >= %d", what, f.hellos, want_min_hellos);
     CHECK(f.byes == 1, "%s: byes %ld", what, f.byes);
     long errs = 0;
-    for (int i = 0; i < 16; i++) errs += f.errors_by_code[i];
+    for (int i = 0; codes[i]; i++)
+        if (strcmp(codes[i], "not_ready")) errs += f.errors_by_code[i];
     CHECK(errs == 0, "%s: %ld protocol errors from maac-sim", what, errs);
+    if (forget_after) CHECK(f.errors_by_code[7] == 1, "%s: not_ready sent %ld times", what,
+                            f.errors_by_code[7]);
     if (mode == WIRE_MODE_REALTIME) CHECK(f.rt_actions > 0, "%s: no realtime actions", what);
     printf("%s: hellos %ld episodes %ld steps %ld\n", what, f.hellos, f.episodes, f.steps);
     fake_stop(&f);
@@ -66,13 +70,18 @@ int main(int argc, char** argv) {
     sim_free(p);
     if (!mkdtemp(dir)) return 2;
     char* lock[] = {"--episodes", "2", "--max-steps", "30", "--timeout-ms", "5000", NULL};
-    run("lockstep", WIRE_MODE_LOCKSTEP, 0, lock, 2, 60, 1);
+    run("lockstep", WIRE_MODE_LOCKSTEP, 0, 0, lock, 2, 60, 1);
     // the server vanishes after 10 observations for 800 ms; maac-sim (200 ms timeout)
     // reconnects, says hello again and reruns the interrupted episode
     char* outage[] = {"--episodes", "2", "--max-steps", "30", "--timeout-ms", "200", NULL};
-    run("outage", WIRE_MODE_LOCKSTEP, 10, outage, 2, -1, 2);
+    run("outage", WIRE_MODE_LOCKSTEP, 10, 0, outage, 2, -1, 2);
+    // the server forgets the session after 10 observations (a restarted daemon): the
+    // next observation gets "not_ready" and maac-sim says hello again at once (its
+    // timeout is long, so only the not_ready path can make this finish quickly)
+    char* forget[] = {"--episodes", "2", "--max-steps", "30", "--timeout-ms", "30000", NULL};
+    run("restart", WIRE_MODE_LOCKSTEP, 0, 10, forget, 2, -1, 2);
     char* rt[] = {"--episodes", "1", "--max-steps", "40", "--rate", "200", "--timeout-ms", "2000", NULL};
-    run("realtime", WIRE_MODE_REALTIME, 0, rt, 1, 40, 1);
+    run("realtime", WIRE_MODE_REALTIME, 0, 0, rt, 1, 40, 1);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

@@ -11,9 +11,10 @@
 //             received (the previous one, or zeros at the start, when none is new),
 //             sending each observation as it is produced.
 // --mode auto (the default) follows the daemon's welcome.
-// If the daemon stops answering for --timeout-ms, maac-sim closes the socket,
-// reconnects (a fresh identity), says hello again and restarts the episode; it
-// never exits because the daemon went away (unless --give-up-s passes).
+// If the daemon stops answering for --timeout-ms, or answers "not_ready" (it was
+// restarted and does not know us), maac-sim closes the socket, reconnects (a fresh
+// identity), says hello again and restarts the episode; it never exits because the
+// daemon went away (unless --give-up-s passes).
 // Thread: single-threaded. Allocation: start-up only.
 #include <errno.h>
 #include <getopt.h>
@@ -141,6 +142,7 @@ typedef struct {
     WireMsg msg;
     Totals t;
     int64_t last_heard_ns;  // CLOCK_MONOTONIC of the last message from the daemon
+    int session_lost;       // the daemon answered "not_ready": it forgot us (restarted)
 } Sim;
 
 static void logf_(const Sim* s, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -196,12 +198,14 @@ static int recv_msg(Sim* s, int timeout_ms) {
     if (s->msg.type == WIRE_MSG_ERROR) {
         s->t.errors++;
         logf_(s, "daemon error %s: %s", s->msg.u.error.code, s->msg.u.error.msg);
+        if (!strcmp(s->msg.u.error.code, "not_ready")) s->session_lost = 1;
     }
     return 1;
 }
 
 // hello -> welcome. 0, or -ETIMEDOUT / -ECONNREFUSED (rejected).
 static int handshake(Sim* s) {
+    s->session_lost = 0;
     WireHello h = {.obs_dim = s->spec->obs_dim, .act_dim = s->spec->act_dim,
                    .dt = s->spec->control_dt, .has_bounds = 1};
     snprintf(h.plant, sizeof h.plant, "%s", s->spec->name);
@@ -257,6 +261,7 @@ static int wait_action(Sim* s, uint64_t seq, WireAction* ret) {
         if (left <= 0) return 0;
         int r = recv_msg(s, left > 200 ? 200 : left);
         if (r < 0) return r;
+        if (s->session_lost) return 0;
         if (r == 0 || s->msg.type != WIRE_MSG_ACTION) continue;
         if (s->msg.u.action.seq != seq) {   // a late answer to an earlier observation
             s->t.stale_actions++;
@@ -310,6 +315,7 @@ static int run_episode(Sim* s, uint64_t seed) {
                 apply_bounds(sp, &s->msg.u.action, act);
             }
             if (r < 0) return r;
+            if (s->session_lost) return 0;
             if (ret.terminated || ret.truncated) break;
             if (now - s->last_heard_ns > (int64_t)s->o->timeout_ms * 1000000) return 0;
         }
@@ -381,8 +387,9 @@ int main(int argc, char** argv) {
             status = 1;
             break;
         }
-        if (r == 0) {   // the daemon went silent mid-episode
-            logf_(&s, "daemon silent for %d ms mid-episode; reconnecting", o.timeout_ms);
+        if (r == 0) {   // the daemon went silent mid-episode, or restarted
+            if (s.session_lost) logf_(&s, "the daemon lost our session; saying hello again");
+            else logf_(&s, "daemon silent for %d ms mid-episode; reconnecting", o.timeout_ms);
             s.t.reconnects++;
             connected = 0;
             if (sim_connect(&s) < 0) { status = 1; break; }
