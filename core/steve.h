@@ -25,6 +25,9 @@
 
 #include "core/maac.h"
 
+#define STEVE_VAR_EPS 1e-8f   // w_i = 1 / (v_i + STEVE_VAR_EPS)
+#define STEVE_SHRINK_N0 1.0f  // pseudo-samples of the pooled variance in v_i
+
 typedef struct {
     int steve;          // 1: value expansion; 0: plain one-step target
     int horizon;        // H_steve (ignored when steve = 0)
@@ -53,10 +56,14 @@ void steve_targets(Steve* st, const Policy* pi, const QFunction* qtarg, float al
 // sum_j 0.5 mean_b (Q_j(s_b, a_b) - target_b)^2. Returns the loss.
 float steve_critic_loss(Steve* st, const QFunction* q, const float* s, const float* a,
                         const float* target, int B, float* grad);
-// Noise buffers (tests): level k = 1..H policy eps (M*B, A) at s_k (k=0: (B, A) at s');
-// model noise of step k = 1..H (M*B, n_eps).
+// Noise buffers (tests may overwrite them after steve_draw). Level k = 1..H+1 holds the
+// states s_k: level 1 is s' (B rows, shared by the members), levels k >= 2 are (M*B) rows,
+// row m*B + b = member m's chain for transition b. Policy eps at level k: (B, A) for
+// k = 1, (M*B, A) for k >= 2; model noise of the step s_k -> s_{k+1}, k = 1..H: (M*B, n_eps).
+// The number of members M is the dynamics' members() at steve_draw.
 float* steve_eps_policy(Steve* st, int k);
 float* steve_eps_model(Steve* st, int k);
+int steve_n_members(const Steve* st);
 // FLOPs of one steve_targets + steve_critic_loss at B (GEMMs only, 2 per multiply-add).
 double steve_flops(const Steve* st, int B);
 
