@@ -1,5 +1,3 @@
 # bench/model.cmake -- model side of the learner: ensemble training epoch, CEM-MPC latency.
-if(EXISTS ${CMAKE_SOURCE_DIR}/core/policy.c AND EXISTS ${CMAKE_SOURCE_DIR}/core/qf.c)
-  add_executable(bench_model ${CMAKE_CURRENT_SOURCE_DIR}/model.c)
-  target_link_libraries(bench_model PRIVATE maac_core maac_sim)
-endif()
+add_executable(bench_model ${CMAKE_CURRENT_SOURCE_DIR}/model.c)
+target_link_libraries(bench_model PRIVATE maac_core maac_sim)

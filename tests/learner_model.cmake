@@ -3,8 +3,6 @@
 maac_test(test_replay test_replay.c LIBS maac_core)
 maac_test(test_ensemble test_ensemble.c LIBS maac_core)
 # test_cem counts allocations inside cem_plan by wrapping the allocator at link time.
-if(EXISTS ${CMAKE_SOURCE_DIR}/core/policy.c AND EXISTS ${CMAKE_SOURCE_DIR}/core/qf.c)
-  maac_test(test_cem test_cem.c LIBS maac_core)
-  target_link_options(test_cem PRIVATE
-      "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc")
-endif()
+maac_test(test_cem test_cem.c LIBS maac_core)
+target_link_options(test_cem PRIVATE
+    "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc")
