@@ -25,7 +25,6 @@
 // cem_plan allocates nothing (its callees are preallocated works).
 #include "core/cem.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
