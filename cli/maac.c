@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: Apache-2.0
+// maac.c -- the `maac` command: train a policy offline on a simulated plant, evaluate one.
+//
+//   maac train --plant half_cheetah --steps 50000 --seed 0 --out runs/hc0
+//              [--config FILE] [--eval-every N] [--eval-episodes N] [--<setting> VALUE]...
+//   maac eval  --policy FILE --plant P [--episodes N] [--seed S]
+//              [--mpc --learner FILE]
+//   maac config --plant P          print the resolved default settings (INI)
+//
+// Settings: every LearnerConfig field by name (learner_config_set), as a flag
+// (`--real-ratio 0.1`, `--horizon 0`, `--cem.population 200`) or as `key = value`
+// in an INI file (section [learner], or [cem] for CEM keys). Flags override the
+// file; the file overrides the plant's defaults. Ablation shortcuts: --sac (H = 0),
+// --no-steve, --single-sample (K = 1), --real-only, --no-entropy, --mpc,
+// --learned-reward. SIGINT/SIGTERM stop training after the current step; the policy
+// and learner checkpoints are then written as usual.
+// Thread: main only.
+#include <errno.h>
+#include <ini.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/trainer.h"
+#include "sim/reward.h"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE* f) {
+    fprintf(f,
+            "usage:\n"
+            "  maac train --plant P [--steps N] [--seed S] [--out DIR] [--config FILE]\n"
+            "             [--eval-every N] [--eval-episodes N] [--quiet] [--<setting> VALUE]...\n"
+            "             ablations: --sac (H=0) --no-steve --single-sample --real-only\n"
+            "                        --no-entropy --mpc --learned-reward\n"
+            "  maac eval  --policy FILE --plant P [--episodes N] [--seed S] [--max-steps N]\n"
+            "             [--mpc --learner FILE]\n"
+            "  maac config --plant P [--config FILE] [--<setting> VALUE]...\n"
+            "settings are the fields printed by `maac config` (e.g. --horizon 4 --lr-q 3e-4\n"
+            "--rollout-schedule 20,100,1,15 --cem.population 400).\n");
+}
+
+// ---- settings: defaults < INI file < flags ----------------------------------------
+
+typedef struct {
+    LearnerConfig* cfg;
+    const char* path;
+    int err;
+    MaacErr me;
+} IniCtx;
+
+static int ini_cb(void* user, const char* section, const char* name, const char* value) {
+    IniCtx* c = user;
+    char key[128];
+    if (strcmp(section, "cem") == 0)
+        snprintf(key, sizeof(key), "cem.%s", name);
+    else
+        snprintf(key, sizeof(key), "%s", name);
+    if (strcmp(key, "plant") == 0)
+        return 1;   // handled by the first pass
+    if (learner_config_set(c->cfg, key, value, &c->me) != 0) {
+        c->err = -EINVAL;
+        return 0;
+    }
+    return 1;
+}
+
+static int ini_plant_cb(void* user, const char* section, const char* name, const char* value) {
+    (void)section;
+    if (strcmp(name, "plant") == 0)
+        snprintf((char*)user, 48, "%s", value);
+    return 1;
+}
+
+// Flags that are ablation shortcuts: name -> (setting, value).
+static const char* const SHORTCUTS[][3] = {
+    {"--sac", "horizon", "0"},          {"--no-steve", "steve", "0"},
+    {"--single-sample", "n_paths", "1"}, {"--real-only", "real_only", "1"},
+    {"--no-entropy", "no_entropy", "1"}, {"--mpc", "mpc_eval", "1"},
+    {"--learned-reward", "known_reward", "0"},
+};
+#define N_SHORTCUTS ((int)(sizeof(SHORTCUTS) / sizeof(SHORTCUTS[0])))
+
+static const char* find_opt(int argc, char** argv, const char* name) {
+    for (int i = 2; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+typedef struct {
+    long steps;
+    int eval_every, eval_episodes, eval_max_steps, quiet, episodes;
+    const char* out;
+    const char* policy;
+    const char* learner;
+    int mpc;
+} CliOpts;
+
+// Resolve settings; fills cfg and o. 0 or -EINVAL (message printed).
+static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o) {
+    char plant[48] = "";
+    const char* config = find_opt(argc, argv, "--config");
+    const char* pl = find_opt(argc, argv, "--plant");
+    if (config && !pl && ini_parse(config, ini_plant_cb, plant) < 0) {
+        fprintf(stderr, "maac: cannot read %s\n", config);
+        return -EINVAL;
+    }
+    if (pl)
+        snprintf(plant, sizeof(plant), "%s", pl);
+    if (!plant[0]) {
+        fprintf(stderr, "maac: --plant is required\n");
+        return -EINVAL;
+    }
+    learner_config_default(cfg, plant);
+    if (config) {
+        IniCtx c = {cfg, config, 0, {""}};
+        int lr = ini_parse(config, ini_cb, &c);
+        if (lr != 0 || c.err) {
+            fprintf(stderr, "maac: %s:%d: %s\n", config, lr, c.me.msg[0] ? c.me.msg : "parse error");
+            return -EINVAL;
+        }
+    }
+    memset(o, 0, sizeof(*o));
+    o->steps = 50000;
+    o->eval_every = 5000;
+    o->eval_episodes = 5;
+    o->episodes = 10;
+    for (int i = 2; i < argc; i++) {
+        const char* a = argv[i];
+        const char* v = i + 1 < argc ? argv[i + 1] : NULL;
+        int sc = -1;
+        for (int k = 0; k < N_SHORTCUTS; k++)
+            if (strcmp(a, SHORTCUTS[k][0]) == 0)
+                sc = k;
+        if (sc >= 0) {
+            (void)learner_config_set(cfg, SHORTCUTS[sc][1], SHORTCUTS[sc][2], NULL);
+            if (sc == 5)
+                o->mpc = 1;
+            continue;
+        }
+        if (strcmp(a, "--quiet") == 0) {
+            o->quiet = 1;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0 || !v) {
+            fprintf(stderr, "maac: unexpected argument '%s'\n", a);
+            return -EINVAL;
+        }
+        i++;
+        if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0) {
+            if (strcmp(a, "--plant") == 0)
+                snprintf(cfg->plant, sizeof(cfg->plant), "%s", v);
+        } else if (strcmp(a, "--steps") == 0) {
+            o->steps = strtol(v, NULL, 10);
+        } else if (strcmp(a, "--eval-every") == 0) {
+            o->eval_every = atoi(v);
+        } else if (strcmp(a, "--eval-episodes") == 0) {
+            o->eval_episodes = atoi(v);
+        } else if (strcmp(a, "--episodes") == 0) {
+            o->episodes = atoi(v);
+        } else if (strcmp(a, "--max-steps") == 0) {
+            o->eval_max_steps = atoi(v);
+        } else if (strcmp(a, "--out") == 0) {
+            o->out = v;
+        } else if (strcmp(a, "--policy") == 0) {
+            o->policy = v;
+        } else if (strcmp(a, "--learner") == 0) {
+            o->learner = v;
+        } else {
+            MaacErr me = {""};
+            if (learner_config_set(cfg, a + 2, v, &me) != 0) {
+                fprintf(stderr, "maac: %s: %s\n", a, me.msg);
+                return -EINVAL;
+            }
+        }
+    }
+    MaacErr me = {""};
+    if (learner_config_check(cfg, &me) != 0) {
+        fprintf(stderr, "maac: %s\n", me.msg);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+// ---- commands ------------------------------------------------------------------------
+
+static int cmd_train(int argc, char** argv) {
+    LearnerConfig cfg;
+    CliOpts co;
+    if (parse(argc, argv, &cfg, &co) != 0)
+        return 2;
+    TrainOpts o;
+    train_opts_default(&o);
+    o.steps = co.steps;
+    o.eval_every = co.eval_every;
+    o.eval_episodes = co.eval_episodes;
+    o.eval_max_steps = co.eval_max_steps;
+    o.out_dir = co.out;
+    o.progress = !co.quiet;
+    o.stop = &g_stop;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    TrainResult tr;
+    MaacErr me = {""};
+    int r = trainer_run(&cfg, &o, &tr, &me);
+    if (r != 0) {
+        fprintf(stderr, "maac: train failed: %s\n", me.msg[0] ? me.msg : strerror(-r));
+        return 1;
+    }
+    const LearnerStats* s = &tr.ls;
+    printf("plant %s  steps %ld  episodes %ld  eval return %.1f +- %.1f (best %.1f)\n", cfg.plant,
+           tr.env_steps, tr.episodes, (double)tr.eval_mean, (double)tr.eval_std,
+           (double)tr.best_eval);
+    printf("time %.1f s: model %.1f  policy %.1f  Q %.1f  rollouts %.1f  env %.1f  eval %.1f\n",
+           tr.t_total, s->t_model, s->t_policy, s->t_q, s->t_rollout, tr.t_env, tr.t_eval);
+    if (g_stop)
+        fprintf(stderr, "maac: interrupted; checkpoints saved%s\n", co.out ? "" : " (no --out)");
+    return 0;
+}
+
+static int cmd_eval(int argc, char** argv) {
+    LearnerConfig cfg;
+    CliOpts co;
+    if (parse(argc, argv, &cfg, &co) != 0)
+        return 2;
+    MaacErr me = {""};
+    Policy* pi = NULL;
+    QFunction* qf = NULL;
+    Ensemble* ens = NULL;
+    if (co.mpc) {
+        if (!co.learner) {
+            fprintf(stderr, "maac: --mpc needs --learner FILE (OUT/learner.ckpt)\n");
+            return 2;
+        }
+        if (learner_ckpt_load(co.learner, &pi, &qf, &ens, &me) != 0) {
+            fprintf(stderr, "maac: %s\n", me.msg);
+            return 1;
+        }
+    } else {
+        const char* path = co.policy ? co.policy : co.learner;
+        if (!path) {
+            fprintf(stderr, "maac: eval needs --policy FILE\n");
+            return 2;
+        }
+        pi = policy_load(path, &me);
+        if (!pi) {
+            fprintf(stderr, "maac: %s\n", me.msg);
+            return 1;
+        }
+    }
+    SimPlant* p = sim_create(cfg.plant, &me);
+    int rc = 1;
+    if (!p) {
+        fprintf(stderr, "maac: %s\n", me.msg);
+        goto out;
+    }
+    if (sim_spec(p)->obs_dim != pi->obs_dim || sim_spec(p)->act_dim != pi->act_dim) {
+        fprintf(stderr, "maac: policy is for obs %d act %d, plant %s has obs %d act %d\n",
+                pi->obs_dim, pi->act_dim, cfg.plant, sim_spec(p)->obs_dim, sim_spec(p)->act_dim);
+        goto out;
+    }
+    float mean = 0, sd = 0;
+    int r = trainer_evaluate(p, pi, co.mpc ? ens : NULL, co.mpc ? qf : NULL,
+                             co.mpc ? &cfg.cem : NULL, co.episodes, co.eval_max_steps,
+                             cfg.seed * 7919ULL + 1000000007ULL, &mean, &sd);
+    if (r != 0) {
+        fprintf(stderr, "maac: evaluation failed: %s\n", strerror(-r));
+        goto out;
+    }
+    printf("plant %s  episodes %d  %s  return %.2f +- %.2f\n", cfg.plant, co.episodes,
+           co.mpc ? "cem-mpc" : "policy", (double)mean, (double)sd);
+    rc = 0;
+out:
+    sim_free(p);
+    policy_free(pi);
+    qf_free(qf);
+    ens_free(ens);
+    return rc;
+}
+
+static int cmd_config(int argc, char** argv) {
+    LearnerConfig cfg;
+    CliOpts co;
+    if (parse(argc, argv, &cfg, &co) != 0)
+        return 2;
+    printf("[learner]\n");
+    learner_config_print(&cfg, stdout);
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "train") == 0)
+        return cmd_train(argc, argv);
+    if (strcmp(argv[1], "eval") == 0)
+        return cmd_eval(argc, argv);
+    if (strcmp(argv[1], "config") == 0)
+        return cmd_config(argc, argv);
+    fprintf(stderr, "maac: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: Apache-2.0
+// trainer.c -- the offline training driver shared by `maac train`, bench_train and tests.
+//
+// Loop per env step: act (uniform random during the learner's init phase, then a
+// policy sample), step the plant, hand the transition to the learner (terminated is
+// terminal, truncation is not), learner_train_step. Every eval_every steps (and at
+// the end) run deterministic evaluation episodes on a separate plant instance,
+// append to OUT/eval.csv, rewrite OUT/timing.csv and write OUT/policy.ckpt and
+// OUT/learner.ckpt atomically. A stop flag (SIGINT) ends the loop after the step
+// in progress, with the same final evaluation-free save.
+// Thread: one thread. Allocation: everything in trainer_run, freed on return.
+#include "cli/trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "sim/reward.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void train_opts_default(TrainOpts* o) {
+    memset(o, 0, sizeof(*o));
+    o->steps = 50000;
+    o->eval_every = 5000;
+    o->eval_episodes = 5;
+    o->progress = 1;
+    o->progress_every_s = 10.0;
+}
+
+int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const QFunction* qf,
+                     const CemConfig* cem, int episodes, int max_steps, uint64_t seed0,
+                     float* ret_mean, float* ret_std) {
+    const SimSpec* sp = sim_spec(p);
+    int S = sp->obs_dim, A = sp->act_dim;
+    double obs[SIM_MAX_OBS], act[SIM_MAX_ACT];
+    float obs_f[SIM_MAX_OBS], act_f[SIM_MAX_ACT];
+    float* scratch = malloc((size_t)policy_act1_scratch_floats(pi) * sizeof(float));
+    CemWork* cw = NULL;
+    const SimRewardFn* rf = NULL;
+    Rng rng;
+    rng_seed(&rng, seed0 ^ 0x5bd1e995ULL);
+    int r = 0;
+    if (!scratch)
+        return -ENOMEM;
+    if (ens && qf && cem) {
+        rf = sim_reward_fn(sp->name);
+        cw = cem_work_create(cem, ens, pi, qf);
+        if (!rf || !cw) {
+            r = rf ? -ENOMEM : -EINVAL;
+            goto out;
+        }
+    }
+    double sum = 0, sum2 = 0;
+    for (int ep = 0; ep < episodes; ep++) {
+        if ((r = sim_reset(p, seed0 + (uint64_t)ep, obs)) != 0)
+            goto out;
+        double ret = 0;
+        for (int t = 0; max_steps <= 0 || t < max_steps; t++) {
+            for (int j = 0; j < S; j++)
+                obs_f[j] = (float)obs[j];
+            int ar = cw ? cem_plan(cem, cw, ens, pi, qf, rf, obs_f, &rng, act_f)
+                        : policy_act1(pi, obs_f, NULL, act_f, scratch);
+            for (int j = 0; j < A; j++)
+                act[j] = ar == 0 ? (double)act_f[j] : 0.5 * (sp->act_low[j] + sp->act_high[j]);
+            SimStepResult sr;
+            if ((r = sim_step(p, act, obs, &sr)) != 0)
+                goto out;
+            ret += sr.reward;
+            if (sr.terminated || sr.truncated)
+                break;
+        }
+        sum += ret;
+        sum2 += ret * ret;
+    }
+    double mean = episodes > 0 ? sum / episodes : 0.0;
+    double var = episodes > 0 ? sum2 / episodes - mean * mean : 0.0;
+    *ret_mean = (float)mean;
+    if (ret_std)
+        *ret_std = (float)sqrt(var > 0 ? var : 0);
+out:
+    cem_work_free(cw);
+    free(scratch);
+    return r;
+}
+
+// ---- output files ----------------------------------------------------------------
+
+static int out_path(char* buf, size_t n, const char* dir, const char* name) {
+    int w = snprintf(buf, n, "%s/%s", dir, name);
+    return (w < 0 || (size_t)w >= n) ? -ENAMETOOLONG : 0;
+}
+
+static void write_timing(const char* dir, const TrainResult* tr) {
+    char path[4096], buf[2048];
+    if (out_path(path, sizeof(path), dir, "timing.csv") != 0)
+        return;
+    const LearnerStats* s = &tr->ls;
+    double per_k = tr->env_steps > 0 ? 1000.0 / (double)tr->env_steps : 0;
+    int n = snprintf(buf, sizeof(buf),
+                     "part,seconds,seconds_per_1000_env_steps\n"
+                     "model_training,%.3f,%.3f\n"
+                     "policy_optimisation,%.3f,%.3f\n"
+                     "q_learning,%.3f,%.3f\n"
+                     "model_rollouts,%.3f,%.3f\n"
+                     "env,%.3f,%.3f\n"
+                     "evaluation,%.3f,%.3f\n"
+                     "total,%.3f,%.3f\n",
+                     s->t_model, s->t_model * per_k, s->t_policy, s->t_policy * per_k, s->t_q,
+                     s->t_q * per_k, s->t_rollout, s->t_rollout * per_k, tr->t_env,
+                     tr->t_env * per_k, tr->t_eval, tr->t_eval * per_k, tr->t_total,
+                     tr->t_total * per_k);
+    if (n > 0 && (size_t)n < sizeof(buf))
+        (void)maac_write_atomic(path, buf, (size_t)n, NULL);
+}
+
+static int save_all(const char* dir, Learner* l, MaacErr* reterr) {
+    char path[4096];
+    int r;
+    if ((r = out_path(path, sizeof(path), dir, "policy.ckpt")) != 0)
+        return maac_err(reterr, r, "output path too long");
+    Policy* snap = learner_snapshot_policy(l);
+    if (!snap)
+        return maac_err(reterr, -ENOMEM, "out of memory");
+    r = policy_save(snap, path, reterr);
+    policy_free(snap);
+    if (r != 0)
+        return r;
+    if ((r = out_path(path, sizeof(path), dir, "learner.ckpt")) != 0)
+        return maac_err(reterr, r, "output path too long");
+    return learner_save(l, path, reterr);
+}
+
+static void fmt_hms(char* buf, size_t n, double s) {
+    if (!(s >= 0) || s > 1e7)
+        s = 0;
+    long t = (long)s;
+    snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+}
+
+// ---- the loop ----------------------------------------------------------------------
+
+int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
+                MaacErr* reterr) {
+    TrainResult tr;
+    memset(&tr, 0, sizeof(tr));
+    tr.first_solved_step = -1;
+    tr.best_eval = -INFINITY;
+    SimPlant* plant = NULL;
+    SimPlant* eplant = NULL;
+    Learner* l = NULL;
+    FILE* evf = NULL;
+    int r = 0;
+    double t_start = now_s();
+    plant = sim_create(cfg->plant, reterr);
+    eplant = plant ? sim_create(cfg->plant, reterr) : NULL;
+    if (!plant || !eplant) {
+        r = -EINVAL;
+        goto out;
+    }
+    const SimSpec* sp = sim_spec(plant);
+    int S = sp->obs_dim, A = sp->act_dim;
+    float lo[SIM_MAX_ACT], hi[SIM_MAX_ACT];
+    for (int j = 0; j < A; j++) {
+        lo[j] = (float)sp->act_low[j];
+        hi[j] = (float)sp->act_high[j];
+    }
+    l = learner_create(cfg, S, A, lo, hi, reterr);
+    if (!l) {
+        r = -EINVAL;
+        goto out;
+    }
+    if (o->out_dir) {
+        char path[4096];
+        if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
+            r = maac_err(reterr, -errno, "mkdir %s: %s", o->out_dir, strerror(errno));
+            goto out;
+        }
+        if (out_path(path, sizeof(path), o->out_dir, "config.ini") == 0) {
+            FILE* cf = fopen(path, "w");
+            if (cf) {
+                fprintf(cf, "# maac train: resolved settings\n[learner]\n");
+                learner_config_print(learner_config(l), cf);
+                fclose(cf);
+            }
+        }
+        if ((r = out_path(path, sizeof(path), o->out_dir, "eval.csv")) != 0)
+            goto out;
+        evf = fopen(path, "w");
+        if (!evf) {
+            r = maac_err(reterr, -errno, "open %s: %s", path, strerror(errno));
+            goto out;
+        }
+        fprintf(evf, "env_steps,eval_return_mean,eval_return_std,episodes,last_train_return,"
+                     "wall_s,alpha,q_loss,pi_loss,model_holdout_mse,rollout_len\n");
+        fflush(evf);
+    }
+
+    double obs[SIM_MAX_OBS], obs2[SIM_MAX_OBS], act[SIM_MAX_ACT];
+    float s_f[SIM_MAX_OBS], s2_f[SIM_MAX_OBS], a_f[SIM_MAX_ACT];
+    uint64_t ep_seed = cfg->seed * 1000003ULL;
+    if ((r = sim_reset(plant, ep_seed++, obs)) != 0)
+        goto out;
+    double ep_ret = 0, last_progress = now_s();
+    float last_ret = NAN;
+    uint64_t eval_seed = cfg->seed * 7919ULL + 1000000007ULL;
+    for (long step = 0; step < o->steps; step++) {
+        if (o->stop && *o->stop)
+            break;
+        double t0 = now_s();
+        for (int j = 0; j < S; j++)
+            s_f[j] = (float)obs[j];
+        learner_act(l, s_f, 0, a_f);
+        for (int j = 0; j < A; j++)
+            act[j] = a_f[j];
+        SimStepResult sres;
+        if ((r = sim_step(plant, act, obs2, &sres)) != 0) {
+            maac_err(reterr, r, "sim_step failed at env step %ld", step);
+            goto out;
+        }
+        for (int j = 0; j < S; j++)
+            s2_f[j] = (float)obs2[j];
+        learner_add_transition(l, s_f, a_f, (float)sres.reward, s2_f, sres.terminated);
+        ep_ret += sres.reward;
+        if (sres.terminated || sres.truncated) {
+            tr.episodes++;
+            tr.last_return = last_ret = (float)ep_ret;
+            tr.sum_returns += ep_ret;
+            ep_ret = 0;
+            if ((r = sim_reset(plant, ep_seed++, obs)) != 0)
+                goto out;
+        } else {
+            memcpy(obs, obs2, (size_t)S * sizeof(double));
+        }
+        tr.t_env += now_s() - t0;
+        if ((r = learner_train_step(l)) != 0) {
+            maac_err(reterr, r, "learner_train_step failed at env step %ld (%d)", step, r);
+            goto out;
+        }
+        tr.env_steps = step + 1;
+        int last = step + 1 == o->steps;
+        if ((o->eval_every > 0 && tr.env_steps % o->eval_every == 0) || last) {
+            double te = now_s();
+            float mean = 0, sd = 0;
+            const LearnerConfig* lc = learner_config(l);
+            r = trainer_evaluate(eplant, learner_policy(l),
+                                 lc->mpc_eval ? learner_ensemble(l) : NULL,
+                                 lc->mpc_eval ? learner_qf(l) : NULL,
+                                 lc->mpc_eval ? &lc->cem : NULL, o->eval_episodes,
+                                 o->eval_max_steps, eval_seed, &mean, &sd);
+            if (r != 0) {
+                maac_err(reterr, r, "evaluation failed (%d)", r);
+                goto out;
+            }
+            tr.t_eval += now_s() - te;
+            tr.n_evals++;
+            tr.eval_mean = mean;
+            tr.eval_std = sd;
+            if (mean > tr.best_eval)
+                tr.best_eval = mean;
+            learner_stats(l, &tr.ls);
+            if (evf) {
+                fprintf(evf, "%ld,%.3f,%.3f,%ld,%.3f,%.1f,%.5g,%.5g,%.5g,%.5g,%d\n", tr.env_steps,
+                        (double)mean, (double)sd, tr.episodes, (double)last_ret,
+                        now_s() - t_start, (double)tr.ls.alpha, (double)tr.ls.q_loss,
+                        (double)tr.ls.pi_loss, (double)tr.ls.model_holdout_mse,
+                        tr.ls.rollout_len);
+                fflush(evf);
+            }
+            if (o->out_dir) {
+                tr.t_total = now_s() - t_start;
+                write_timing(o->out_dir, &tr);
+                if ((r = save_all(o->out_dir, l, reterr)) != 0)
+                    goto out;
+            }
+            if (o->stop_at_return != 0 && mean >= o->stop_at_return) {
+                if (tr.first_solved_step < 0)
+                    tr.first_solved_step = tr.env_steps;
+                break;
+            }
+        }
+        double now = now_s();
+        if (o->progress && (now - last_progress >= o->progress_every_s || last)) {
+            double el = now - t_start;
+            double sps = el > 0 ? (double)tr.env_steps / el : 0;
+            char left[32];
+            fmt_hms(left, sizeof(left), sps > 0 ? (double)(o->steps - tr.env_steps) / sps : 0);
+            learner_stats(l, &tr.ls);
+            fprintf(stderr,
+                    "[maac] steps %ld/%ld  episodes %ld  last return %.1f  eval %.1f  "
+                    "%.1f steps/s  left %s  (alpha %.3g, q %.3g, k %d)\n",
+                    tr.env_steps, o->steps, tr.episodes, (double)last_ret,
+                    tr.n_evals ? (double)tr.eval_mean : NAN, sps, left, (double)tr.ls.alpha,
+                    (double)tr.ls.q_loss, tr.ls.rollout_len);
+            last_progress = now;
+        }
+    }
+    learner_stats(l, &tr.ls);
+    tr.t_total = now_s() - t_start;
+    if (o->out_dir) {
+        write_timing(o->out_dir, &tr);
+        r = save_all(o->out_dir, l, reterr);
+    }
+out:
+    if (evf)
+        fclose(evf);
+    if (l && r == 0)
+        learner_stats(l, &tr.ls);
+    tr.t_total = now_s() - t_start;
+    learner_free(l);
+    sim_free(plant);
+    sim_free(eplant);
+    if (ret)
+        *ret = tr;
+    return r;
+}

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// trainer.h -- the offline training driver: one plant, one learner, evaluations, files.
+//
+// What `maac train`, bench_train and the learning tests share: a SimPlant to collect
+// on, a second SimPlant for deterministic evaluation episodes, the learner, the
+// progress line, OUT/eval.csv, OUT/timing.csv, OUT/policy.ckpt and OUT/learner.ckpt.
+// Thread: one thread. Allocation: trainer_run (everything, freed before it returns).
+#ifndef MAAC_TRAINER_H
+#define MAAC_TRAINER_H
+
+#include <signal.h>
+
+#include "core/learner.h"
+#include "sim/sim.h"
+
+typedef struct {
+    long steps;                 // env steps to train for
+    int eval_every;             // env steps between evaluations (0 = only at the end)
+    int eval_episodes;          // deterministic episodes per evaluation
+    int eval_max_steps;         // cap on steps per evaluation episode (0 = plant's limit)
+    const char* out_dir;        // where files go (NULL = no files)
+    int progress;               // 1: progress line on stderr
+    double progress_every_s;    // seconds between progress lines (10)
+    float stop_at_return;       // stop once an evaluation mean reaches it (0 = never)
+    int stop_on_eval_nan;       // (unused, reserved)
+    volatile sig_atomic_t* stop;// set asynchronously (SIGINT) to stop cleanly. Nullable.
+} TrainOpts;
+
+typedef struct {
+    long env_steps;             // steps done
+    long episodes;              // training episodes finished
+    float last_return;          // return of the last finished training episode
+    int n_evals;                // evaluations done
+    float eval_mean, eval_std;  // last evaluation
+    float best_eval;            // best evaluation mean
+    long first_solved_step;     // env steps at the first eval >= stop_at_return (-1 none)
+    double t_env, t_eval, t_total;   // seconds: plant stepping + acting, evaluation, all
+    LearnerStats ls;            // the learner's counters and time breakdown
+    double sum_returns;         // sum of training-episode returns (determinism test)
+} TrainResult;
+
+// Defaults: eval_every 5000, eval_episodes 5, progress on every 10 s.
+void train_opts_default(TrainOpts* o);
+// Train cfg's plant for o->steps env steps. 0 or -errno (reterr filled). Nullable: ret.
+int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
+                MaacErr* reterr);
+
+// Deterministic evaluation: `episodes` episodes of pi (tanh(mu)) on plant p, reset
+// with seeds seed0 + i; with ens/qf/cem non-NULL, act by CEM-MPC instead. Mean and
+// std of the returns. 0 or -errno. Nullable: ens, qf, cem, ret_std.
+int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const QFunction* qf,
+                     const CemConfig* cem, int episodes, int max_steps, uint64_t seed0,
+                     float* ret_mean, float* ret_std);
+
+#endif

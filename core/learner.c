@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: Apache-2.0
+// learner.c -- the MAAC training loop: data, model fits, D_model refreshes, updates.
+//
+// Per env step (learner_train_step), after init_random_steps uniform-random steps:
+//   1. every model_train_freq steps: fit the ensemble on all of D_env (ens_train),
+//      set k from the rollout-length schedule (epochs of 1000 env steps) and refresh
+//      D_model with rollout_batch k-step branched rollouts of the current policy
+//      (rollout.c; D_model holds model_retain refreshes per epoch, MBPO's pool size);
+//   2. updates_per_step times: sample a batch, real_ratio of it from D_env and the
+//      rest from D_model (all from D_env with real_only or while D_model is empty);
+//      critic update (STEVE value expansion, or one-step targets) on it; MAAC actor
+//      update from its start states (H = 0 is SAC's actor); entropy coefficient
+//      update; Polyak update of the target Qs with tau.
+// The target update runs after EVERY gradient step: that is what SAC does
+// (target_update_interval = 1) and what MAAC's released trainer does in effect
+// (MAAC_FACTS.md §2, its interval counter never advances).
+// Time spent in each part is accumulated for the Table 1 breakdown (LearnerStats).
+// Thread: learner only. Allocation: learner_create, snapshots, D_model reallocation
+// when the rollout length changes (MBPO `_reallocate_model_pool`).
+#include "core/learner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/adam.h"
+#include "core/maac.h"
+#include "core/replay.h"
+#include "core/rollout.h"
+#include "core/steve.h"
+#include "sim/reward.h"
+
+struct Learner {
+    LearnerConfig cfg;           // settings (target_entropy resolved)
+    int S, A;                    // obs_dim, act_dim
+    float act_low[POLICY_MAX_ACT], act_high[POLICY_MAX_ACT];   // (A)
+    const SimRewardFn* rf;       // plant's reward/termination, NULL if none
+    int use_known_reward;        // rf used for imagined rewards
+    int needs_model;             // some part of the configuration uses the ensemble
+    Rng rng;                     // batches, noise, model fits, rollouts
+    Rng act_rng;                 // collection actions (separate so updates don't shift them)
+    ReplayBuffer* d_env;         // real transitions
+    ReplayBuffer* d_model;       // imagined transitions
+    int d_model_k;               // k the current D_model capacity was sized for
+    Ensemble* ens;               // dynamics ensemble
+    EnsTrainer* ens_tr;          // its trainer
+    RolloutWork* roll;           // rollout buffers
+    Policy* pi;                  // current policy
+    QFunction* qf;               // twin Qs
+    QFunction* qf_targ;          // target twin Qs
+    MaacDynamics dyn;            // the ensemble as MAAC/STEVE dynamics
+    MaacActor* actor;            // MAAC actor objective (work buffers, noise)
+    Steve* critic;               // STEVE / one-step critic targets and loss
+    MaacAlpha alpha;             // entropy coefficient (auto-tuned, fixed or none)
+    Adam* opt_pi;                // policy optimiser
+    Adam* opt_q;                 // Q optimiser
+    float* grad_pi;              // (policy n_params)
+    float* grad_q;               // (Q n_params)
+    float* q_target;             // (batch) critic targets
+    float* bs;                   // (batch, S) batch buffers
+    float* ba;                   // (batch, A)
+    float* br;                   // (batch)
+    float* bs2;                  // (batch, S)
+    float* bd;                   // (batch)
+    float* act_scratch;          // policy_act1 scratch
+    float* act_eps;              // (A)
+    uint64_t version;            // snapshots published
+    long last_fit_step;          // env_steps at the last model fit (-1 none)
+    LearnerStats st;             // counters and timings
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// Largest rollout length the schedule reaches.
+static int sched_k_max(const int s[4]) { return s[2] > s[3] ? s[2] : s[3]; }
+
+void learner_free(Learner* l) {
+    if (!l)
+        return;
+    replay_free(l->d_env);
+    replay_free(l->d_model);
+    ens_free(l->ens);
+    ens_trainer_free(l->ens_tr);
+    rollout_work_free(l->roll);
+    policy_free(l->pi);
+    qf_free(l->qf);
+    qf_free(l->qf_targ);
+    maac_actor_free(l->actor);
+    steve_free(l->critic);
+    maac_alpha_free(&l->alpha);
+    adam_free(l->opt_pi);
+    adam_free(l->opt_q);
+    free(l->grad_pi);
+    free(l->grad_q);
+    free(l->q_target);
+    free(l->bs);
+    free(l->ba);
+    free(l->br);
+    free(l->bs2);
+    free(l->bd);
+    free(l->act_scratch);
+    free(l->act_eps);
+    free(l);
+}
+
+Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
+                        const float* act_low, const float* act_high, MaacErr* reterr) {
+    if (obs_dim < 1 || act_dim < 1 || act_dim > POLICY_MAX_ACT) {
+        maac_err(reterr, -EINVAL, "bad dimensions obs %d act %d", obs_dim, act_dim);
+        return NULL;
+    }
+    if (learner_config_check(cfg_in, reterr) != 0)
+        return NULL;
+    Learner* l = calloc(1, sizeof(*l));
+    if (!l) {
+        maac_err(reterr, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    l->cfg = *cfg_in;
+    LearnerConfig* c = &l->cfg;
+    if (c->target_entropy == 0.0f)
+        c->target_entropy = -(float)act_dim;
+    l->S = obs_dim;
+    l->A = act_dim;
+    memcpy(l->act_low, act_low, (size_t)act_dim * sizeof(float));
+    memcpy(l->act_high, act_high, (size_t)act_dim * sizeof(float));
+    l->rf = sim_reward_fn(c->plant);
+    if (l->rf && (l->rf->obs_dim != obs_dim || l->rf->act_dim != act_dim))
+        l->rf = NULL;   // a plant of the same name with another layout: no known functions
+    l->use_known_reward = c->known_reward && l->rf != NULL;
+    l->needs_model = c->horizon > 0 || c->steve || !c->real_only || c->mpc_eval;
+    rng_seed(&l->rng, c->seed);
+    rng_seed(&l->act_rng, c->seed ^ 0x9e3779b97f4a7c15ULL);
+    l->last_fit_step = -1;
+
+    Rng init_rng;
+    rng_seed(&init_rng, c->seed + 1);
+    int ph[MLP_MAX_LAYERS], qh[MLP_MAX_LAYERS];
+    for (int i = 0; i < MLP_MAX_LAYERS; i++) {
+        ph[i] = c->policy_width;
+        qh[i] = c->q_width;
+    }
+    l->pi = policy_create(obs_dim, act_dim, c->policy_hidden, ph, c->policy_act, act_low,
+                          act_high, &init_rng);
+    l->qf = qf_create(obs_dim, act_dim, c->q_hidden, qh, c->q_act, &init_rng);
+    l->qf_targ = l->qf ? qf_clone(l->qf) : NULL;
+    l->ens = ens_create(obs_dim, act_dim, c->n_models, c->model_hidden, c->model_width,
+                        c->model_act, !l->use_known_reward, &init_rng);
+    if (!l->pi || !l->qf || !l->qf_targ || !l->ens)
+        goto oom;
+    snprintf(l->pi->plant, sizeof(l->pi->plant), "%s", c->plant);
+    l->ens->n_elites = c->n_elites;
+    for (int i = 0; i < c->n_models && i < ENS_MAX_MEMBERS; i++)
+        l->ens->elites[i] = i;
+
+    EnsTrainConfig ec;
+    ens_train_config_default(&ec);
+    ec.lr = c->lr_model;
+    ec.max_epochs = c->model_max_epochs;
+    ec.max_seconds = c->model_max_seconds;
+    ec.patience = c->model_patience;
+    ec.weight_decay = c->model_weight_decay;
+    ec.batch = c->model_batch;
+    ec.n_elites = c->n_elites;
+    l->ens_tr = ens_trainer_create(l->ens, &ec);
+    l->d_env = replay_create(c->env_capacity, obs_dim, act_dim);
+    l->d_model_k = sched_k_max(c->rollout_schedule) > 0 ? c->rollout_schedule[2] : 1;
+    if (l->d_model_k < 1)
+        l->d_model_k = 1;
+    l->d_model = replay_create(learner_model_capacity(c, l->d_model_k), obs_dim, act_dim);
+    int chunk = c->rollout_chunk < c->rollout_batch ? c->rollout_chunk : c->rollout_batch;
+    l->roll = rollout_work_create(l->ens, l->pi, chunk > 0 ? chunk : 1);
+    if (!l->ens_tr || !l->d_env || !l->d_model || !l->roll)
+        goto oom;
+
+    maac_dynamics_ensemble(&l->dyn, l->ens);
+    MaacConfig ac = {
+        .horizon = c->horizon,
+        .n_paths = c->n_paths,
+        .terminal_actions = c->terminal_actions,
+        .gamma = c->gamma,
+        .known_reward = l->use_known_reward,
+    };
+    const SimRewardFn* rew = l->use_known_reward ? l->rf : NULL;
+    l->actor = maac_actor_create(&ac, &l->dyn, rew, l->pi, l->qf, c->batch);
+    SteveConfig qc = {
+        .steve = c->steve,
+        .horizon = c->steve_horizon,
+        .gamma = c->gamma,
+        .known_reward = l->use_known_reward,
+    };
+    l->critic = steve_create(&qc, &l->dyn, rew, l->pi, l->qf, c->batch);
+    l->opt_pi = adam_create(l->pi->net->n_params, c->lr_policy);
+    l->opt_q = adam_create(l->qf->net->n_params, c->lr_q);
+    l->grad_pi = malloc((size_t)l->pi->net->n_params * sizeof(float));
+    l->grad_q = malloc((size_t)l->qf->net->n_params * sizeof(float));
+    l->q_target = malloc((size_t)c->batch * sizeof(float));
+    if (!l->actor || !l->critic || !l->opt_pi || !l->opt_q || !l->grad_pi || !l->grad_q ||
+        !l->q_target)
+        goto oom;
+    if (maac_alpha_init(&l->alpha, c->auto_entropy, c->no_entropy, c->alpha,
+                        c->target_entropy, c->lr_alpha) != 0)
+        goto oom;
+
+    size_t B = (size_t)c->batch;
+    l->bs = malloc(B * obs_dim * sizeof(float));
+    l->ba = malloc(B * act_dim * sizeof(float));
+    l->br = malloc(B * sizeof(float));
+    l->bs2 = malloc(B * obs_dim * sizeof(float));
+    l->bd = malloc(B * sizeof(float));
+    l->act_scratch = malloc((size_t)policy_act1_scratch_floats(l->pi) * sizeof(float));
+    l->act_eps = malloc((size_t)act_dim * sizeof(float));
+    if (!l->bs || !l->ba || !l->br || !l->bs2 || !l->bd || !l->act_scratch || !l->act_eps)
+        goto oom;
+    l->st.alpha = maac_alpha_value(&l->alpha);
+    l->st.rollout_len = l->d_model_k;
+    return l;
+oom:
+    learner_free(l);
+    maac_err(reterr, -ENOMEM, "out of memory creating the learner");
+    return NULL;
+}
+
+void learner_add_transition(Learner* l, const float* s, const float* a, float r,
+                            const float* s2, int terminated) {
+    replay_add(l->d_env, s, a, r, s2, terminated ? 1.0f : 0.0f);
+    l->st.env_steps++;
+}
+
+// ---- model fit and D_model refresh --------------------------------------------
+
+// Resize D_model for rollout length k keeping its most recent rows (MBPO).
+static int realloc_model_pool(Learner* l, int k) {
+    long cap = learner_model_capacity(&l->cfg, k);
+    if (cap == l->d_model->capacity)
+        return 0;
+    ReplayBuffer* nb = replay_create(cap, l->S, l->A);
+    if (!nb)
+        return -ENOMEM;
+    long keep = l->d_model->size < cap ? l->d_model->size : cap;
+    float* s = malloc((size_t)(l->S * 2 + l->A + 2) * sizeof(float));
+    if (!s) {
+        replay_free(nb);
+        return -ENOMEM;
+    }
+    float* a = s + l->S;
+    float* s2 = a + l->A;
+    float* rd = s2 + l->S;
+    for (long i = l->d_model->size - keep; i < l->d_model->size; i++) {
+        replay_get(l->d_model, i, s, a, &rd[0], s2, &rd[1]);
+        replay_add(nb, s, a, rd[0], s2, rd[1]);
+    }
+    free(s);
+    replay_free(l->d_model);
+    l->d_model = nb;
+    l->d_model_k = k;
+    return 0;
+}
+
+static int fit_and_rollout(Learner* l) {
+    const LearnerConfig* c = &l->cfg;
+    double t0 = now_s();
+    EnsTrainStats es;
+    memset(&es, 0, sizeof(es));
+    int r = ens_train(l->ens, l->ens_tr, l->d_env, &l->rng, &es);
+    double t1 = now_s();
+    l->st.t_model += t1 - t0;
+    if (r == -EINVAL)
+        return 0;   // too little data yet: try again at the next fit
+    if (r != 0)
+        return r;
+    l->st.model_fits++;
+    l->st.model_holdout_mse = es.holdout_mse;
+    l->last_fit_step = l->st.env_steps;
+    if (c->real_only || c->rollout_batch <= 0)
+        return 0;   // D_model unused
+    int k = rollout_length(c->rollout_schedule, l->st.env_steps / 1000);
+    l->st.rollout_len = k;
+    if (k <= 0)
+        return 0;
+    if (k != l->d_model_k && (r = realloc_model_pool(l, k)) != 0)
+        return r;
+    RolloutStats rs;
+    r = rollout_run(l->ens, l->pi, l->rf, l->use_known_reward, l->roll, l->d_env, l->d_model,
+                    c->rollout_batch, k, &l->rng, &rs);
+    l->st.t_rollout += now_s() - t1;
+    return r;
+}
+
+// ---- updates ------------------------------------------------------------------
+
+// Sample a batch: n_real rows from D_env, the rest from D_model.
+static void sample_batch(Learner* l) {
+    const int B = l->cfg.batch, S = l->S, A = l->A;
+    int n_real = learner_real_rows(&l->cfg, l->d_model->size);
+    replay_sample(l->d_env, &l->rng, n_real, l->bs, l->ba, l->br, l->bs2, l->bd);
+    int n_model = B - n_real;
+    if (n_model > 0)
+        replay_sample(l->d_model, &l->rng, n_model, l->bs + (size_t)n_real * S,
+                      l->ba + (size_t)n_real * A, l->br + n_real, l->bs2 + (size_t)n_real * S,
+                      l->bd + n_real);
+}
+
+static int update_once(Learner* l) {
+    const LearnerConfig* c = &l->cfg;
+    const int B = c->batch;
+    sample_batch(l);
+    float alpha = maac_alpha_value(&l->alpha);
+    // Critic: STEVE (or one-step) targets with the target Qs, then 0.5 MSE per Q.
+    double t0 = now_s();
+    steve_draw(l->critic, &l->rng, B);
+    steve_targets(l->critic, l->pi, l->qf_targ, alpha, l->bs, l->ba, l->br, l->bs2, l->bd, B,
+                  l->q_target, NULL, NULL);
+    mlp_zero_grad(l->qf->net, l->grad_q);
+    float q_loss = steve_critic_loss(l->critic, l->qf, l->bs, l->ba, l->q_target, B, l->grad_q);
+    if (c->grad_clip > 0)
+        (void)nn_clip_grad_norm(l->grad_q, l->qf->net->n_params, c->grad_clip);
+    adam_step(l->opt_q, l->qf->net->params, l->grad_q);
+    // Polyak averaging of the target Qs after every gradient step (SAC).
+    nn_polyak_update(l->qf_targ->net->params, l->qf->net->params, l->qf->net->n_params, c->tau);
+    double t1 = now_s();
+    l->st.t_q += t1 - t0;
+    // Actor: MAAC objective from the batch's start states (H = 0: SAC's actor).
+    maac_actor_draw(l->actor, &l->rng, B);
+    float pi_loss = maac_actor_forward(l->actor, l->pi, l->qf, l->bs, B, alpha);
+    mlp_zero_grad(l->pi->net, l->grad_pi);
+    maac_actor_backward(l->actor, l->pi, l->qf, l->grad_pi, NULL);
+    if (c->grad_clip > 0)
+        (void)nn_clip_grad_norm(l->grad_pi, l->pi->net->n_params, c->grad_clip);
+    adam_step(l->opt_pi, l->pi->net->params, l->grad_pi);
+    // Entropy coefficient (SAC v2 temperature loss; no-op unless auto-tuned).
+    (void)maac_alpha_update(&l->alpha, maac_actor_mean_logp(l->actor));
+    l->st.t_policy += now_s() - t1;
+    if (!isfinite(q_loss) || !isfinite(pi_loss))
+        return -EDOM;
+    l->st.q_loss = q_loss;
+    l->st.pi_loss = pi_loss;
+    l->st.alpha = maac_alpha_value(&l->alpha);
+    l->st.updates++;
+    return 0;
+}
+
+int learner_train_step(Learner* l) {
+    const LearnerConfig* c = &l->cfg;
+    long n = l->st.env_steps;
+    if (n < c->init_random_steps || n < 1)
+        return 0;
+    int r;
+    long since = l->last_fit_step < 0 ? -1 : n - l->last_fit_step;
+    if (l->needs_model && (since < 0 || since >= c->model_train_freq)) {
+        if ((r = fit_and_rollout(l)) != 0)
+            return r;
+    }
+    for (int i = 0; i < c->updates_per_step; i++)
+        if ((r = update_once(l)) != 0)
+            return r;
+    return 0;
+}
+
+// ---- acting and publishing ----------------------------------------------------
+
+void learner_act(Learner* l, const float* obs, int deterministic, float* act) {
+    if (!deterministic && l->st.env_steps < l->cfg.init_random_steps) {
+        for (int j = 0; j < l->A; j++)
+            act[j] = l->act_low[j] + rng_uniform(&l->act_rng) * (l->act_high[j] - l->act_low[j]);
+        return;
+    }
+    const float* eps = NULL;
+    if (!deterministic) {
+        rng_normal_fill(&l->act_rng, l->act_eps, l->A);
+        eps = l->act_eps;
+    }
+    if (policy_act1(l->pi, obs, eps, act, l->act_scratch) != 0) {
+        for (int j = 0; j < l->A; j++)   // NaN/Inf observation: the middle of the range
+            act[j] = 0.5f * (l->act_low[j] + l->act_high[j]);
+    }
+}
+
+const Policy* learner_policy(const Learner* l) { return l->pi; }
+
+Policy* learner_snapshot_policy(Learner* l) {
+    Policy* p = policy_clone(l->pi);
+    if (!p)
+        return NULL;
+    p->version = ++l->version;
+    snprintf(p->plant, sizeof(p->plant), "%s", l->cfg.plant);
+    return p;
+}
+
+void learner_stats(const Learner* l, LearnerStats* ret) {
+    *ret = l->st;
+    ret->alpha = maac_alpha_value(&l->alpha);
+}
+
+const Ensemble* learner_ensemble(const Learner* l) { return l->ens; }
+const QFunction* learner_qf(const Learner* l) { return l->qf; }
+const LearnerConfig* learner_config(const Learner* l) { return &l->cfg; }
+const ReplayBuffer* learner_env_buffer(const Learner* l) { return l->d_env; }
+const ReplayBuffer* learner_model_buffer(const Learner* l) { return l->d_model; }
+const QFunction* learner_qf_target(const Learner* l) { return l->qf_targ; }

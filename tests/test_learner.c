@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+// test_learner.c -- the learner loop (core/learner.c): schedule, determinism, API.
+//
+// Runs the learner on inverted_pendulum with small settings: collection through
+// learner_act, model fits every 250 steps, rollouts, updates. Checks that
+//  * nothing is trained during the random phase, and fits/updates happen on schedule;
+//  * D_model is filled by rollouts and batches use it;
+//  * the same seed gives bit-identical returns, policy parameters and losses over the
+//    first 1,000 steps (run twice in-process; OPENBLAS_NUM_THREADS=1);
+//  * a snapshot is an independent copy with an increasing version;
+//  * a learner checkpoint round-trips (learner_save / learner_ckpt_load).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/trainer.h"
+#include "core/learner.h"
+#include "sim/sim.h"
+#include "test_util.h"
+
+typedef struct {
+    double sum_returns;
+    long episodes;
+    float* params;      // policy params at the end (owned)
+    long n_params;
+    LearnerStats st;
+} RunOut;
+
+static void small_config(LearnerConfig* c, uint64_t seed) {
+    learner_config_default(c, "inverted_pendulum");
+    c->seed = seed;
+    c->init_random_steps = 300;
+    c->model_train_freq = 250;
+    c->rollout_batch = 200;
+    c->model_max_epochs = 5;
+    c->updates_per_step = 1;
+    c->batch = 64;
+    c->policy_width = c->q_width = 32;
+    c->model_width = 32;
+}
+
+// Drive a learner for `steps` env steps on its own plant. 0 or -errno.
+static int run_learner(const LearnerConfig* c, long steps, RunOut* out) {
+    MaacErr me = {""};
+    SimPlant* p = sim_create(c->plant, &me);
+    if (!p) {
+        fprintf(stderr, "sim_create: %s\n", me.msg);
+        return -1;
+    }
+    const SimSpec* sp = sim_spec(p);
+    float lo[SIM_MAX_ACT], hi[SIM_MAX_ACT];
+    for (int j = 0; j < sp->act_dim; j++) {
+        lo[j] = (float)sp->act_low[j];
+        hi[j] = (float)sp->act_high[j];
+    }
+    Learner* l = learner_create(c, sp->obs_dim, sp->act_dim, lo, hi, &me);
+    if (!l) {
+        fprintf(stderr, "learner_create: %s\n", me.msg);
+        sim_free(p);
+        return -1;
+    }
+    double obs[SIM_MAX_OBS], obs2[SIM_MAX_OBS], act[SIM_MAX_ACT];
+    float s[SIM_MAX_OBS], s2[SIM_MAX_OBS], a[SIM_MAX_ACT];
+    uint64_t ep = 0;
+    sim_reset(p, ep++, obs);
+    double ret = 0;
+    int r = 0;
+    memset(out, 0, sizeof(*out));
+    for (long t = 0; t < steps && r == 0; t++) {
+        for (int j = 0; j < sp->obs_dim; j++)
+            s[j] = (float)obs[j];
+        learner_act(l, s, 0, a);
+        for (int j = 0; j < sp->act_dim; j++)
+            act[j] = a[j];
+        SimStepResult sr;
+        sim_step(p, act, obs2, &sr);
+        for (int j = 0; j < sp->obs_dim; j++)
+            s2[j] = (float)obs2[j];
+        learner_add_transition(l, s, a, (float)sr.reward, s2, sr.terminated);
+        ret += sr.reward;
+        if (sr.terminated || sr.truncated) {
+            out->sum_returns += ret;
+            out->episodes++;
+            ret = 0;
+            sim_reset(p, ep++, obs);
+        } else {
+            memcpy(obs, obs2, sizeof(obs));
+        }
+        LearnerStats st;
+        learner_stats(l, &st);
+        if (t + 1 < c->init_random_steps && (st.updates != 0 || st.model_fits != 0))
+            r = -2;   // trained during the random phase
+        if (r == 0)
+            r = learner_train_step(l);
+    }
+    learner_stats(l, &out->st);
+    const Policy* pi = learner_policy(l);
+    out->n_params = pi->net->n_params;
+    out->params = malloc((size_t)out->n_params * sizeof(float));
+    memcpy(out->params, pi->net->params, (size_t)out->n_params * sizeof(float));
+    CHECK(learner_model_buffer(l)->size > 0, "D_model filled by rollouts");
+    CHECK(learner_env_buffer(l)->size == steps, "D_env holds every step");
+    // Snapshots: independent copies, versions increase.
+    Policy* s1 = learner_snapshot_policy(l);
+    Policy* s2p = learner_snapshot_policy(l);
+    CHECK(s1 && s2p && s2p->version > s1->version, "snapshot versions increase");
+    CHECK(s1 && s1->net->params != pi->net->params &&
+              memcmp(s1->net->params, pi->net->params, (size_t)out->n_params * sizeof(float)) == 0,
+          "snapshot is a copy");
+    policy_free(s1);
+    policy_free(s2p);
+    // Learner checkpoint round trip.
+    char path[] = "/tmp/test_learner_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd >= 0) {
+        close(fd);
+        int sr = learner_save(l, path, &me);
+        CHECK(sr == 0, "learner_save: %s", me.msg);
+        Policy* lp = NULL;
+        QFunction* lq = NULL;
+        Ensemble* le = NULL;
+        int lr = learner_ckpt_load(path, &lp, &lq, &le, &me);
+        CHECK(lr == 0, "learner_ckpt_load: %s", me.msg);
+        if (lr == 0) {
+            const Ensemble* e = learner_ensemble(l);
+            CHECK(memcmp(lp->net->params, pi->net->params, (size_t)out->n_params * 4) == 0,
+                  "policy restored");
+            CHECK(memcmp(lq->net->params, learner_qf(l)->net->params,
+                         (size_t)lq->net->n_params * 4) == 0, "qf restored");
+            CHECK(memcmp(le->net->params, e->net->params, (size_t)e->net->n_params * 4) == 0 &&
+                      memcmp(le->target_std, e->target_std, (size_t)e->n_out * 4) == 0 &&
+                      le->n_elites == e->n_elites && le->elites[0] == e->elites[0],
+                  "ensemble restored");
+        }
+        policy_free(lp);
+        qf_free(lq);
+        ens_free(le);
+        unlink(path);
+    }
+    learner_free(l);
+    sim_free(p);
+    return r;
+}
+
+static void test_learner_schedule_and_determinism(void) {
+    LearnerConfig c;
+    small_config(&c, 7);
+    RunOut a, b;
+    int ra = run_learner(&c, 1000, &a);
+    int rb = run_learner(&c, 1000, &b);
+    CHECK(ra == 0 && rb == 0, "runs %d %d", ra, rb);
+    // Fits at 300, 550, 800 (every 250 steps from the end of the random phase).
+    CHECK(a.st.model_fits == 3, "model fits %d", a.st.model_fits);
+    CHECK(a.st.updates == (1000 - 300 + 1) * c.updates_per_step, "updates %ld", a.st.updates);
+    CHECK(a.st.env_steps == 1000, "env steps %ld", a.st.env_steps);
+    CHECK(isfinite(a.st.q_loss) && isfinite(a.st.pi_loss) && a.st.alpha > 0, "finite losses");
+    CHECK(a.episodes > 0 && a.sum_returns == b.sum_returns && a.episodes == b.episodes,
+          "same seed, same returns: %.17g vs %.17g", a.sum_returns, b.sum_returns);
+    CHECK(a.n_params == b.n_params &&
+              memcmp(a.params, b.params, (size_t)a.n_params * sizeof(float)) == 0,
+          "same seed, bit-identical policy");
+    CHECK(memcmp(&a.st.q_loss, &b.st.q_loss, sizeof(float)) == 0 &&
+              memcmp(&a.st.pi_loss, &b.st.pi_loss, sizeof(float)) == 0,
+          "same seed, identical losses");
+    // A different seed gives a different policy.
+    RunOut d;
+    small_config(&c, 8);
+    (void)run_learner(&c, 400, &d);
+    CHECK(d.n_params == a.n_params && memcmp(a.params, d.params, (size_t)a.n_params * 4) != 0,
+          "another seed differs");
+    free(a.params);
+    free(b.params);
+    free(d.params);
+}
+
+static void test_trainer_writes_files(void) {
+    LearnerConfig c;
+    small_config(&c, 3);
+    c.init_random_steps = 200;
+    TrainOpts o;
+    train_opts_default(&o);
+    o.steps = 400;
+    o.eval_every = 200;
+    o.eval_episodes = 2;
+    o.progress = 0;
+    char dir[] = "/tmp/test_trainer_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    o.out_dir = dir;
+    TrainResult tr;
+    MaacErr me = {""};
+    int r = trainer_run(&c, &o, &tr, &me);
+    CHECK(r == 0, "trainer_run: %s", me.msg);
+    CHECK(tr.env_steps == 400 && tr.n_evals == 2, "steps %ld evals %d", tr.env_steps, tr.n_evals);
+    const char* names[] = {"eval.csv", "timing.csv", "policy.ckpt", "learner.ckpt", "config.ini"};
+    for (int i = 0; i < 5; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        CHECK(access(path, R_OK) == 0, "%s written", names[i]);
+        if (i == 2) {
+            Policy* p = policy_load(path, &me);
+            CHECK(p != NULL && strcmp(p->plant, "inverted_pendulum") == 0,
+                  "policy.ckpt loads: %s", me.msg);
+            policy_free(p);
+        }
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+int main(void) {
+    test_learner_schedule_and_determinism();
+    test_trainer_writes_files();
+    return test_summary("test_learner");
+}
