@@ -47,15 +47,19 @@ void adam_step(Adam* a, float* params, const float* grad) {
     const float b1 = a->beta1, b2 = a->beta2, lr = a->lr, eps = a->eps, wd = a->weight_decay;
     const float bc1 = (float)(1.0 - pow((double)b1, (double)a->t));   // 1 - b1^t
     const float bc2 = (float)(1.0 - pow((double)b2, (double)a->t));   // 1 - b2^t
-    float* m = a->m;
-    float* v = a->v;
+    // restrict + -fno-math-errno (top-level CMakeLists) let the compiler vectorise
+    // this loop (sqrtf without an errno branch); it is ~14% of a model epoch otherwise.
+    float* restrict m = a->m;
+    float* restrict v = a->v;
+    float* restrict p = params;
+    const float* restrict gr = grad;
     for (long i = 0; i < a->n; i++) {
-        float g = grad[i];
+        float g = gr[i];
         m[i] = b1 * m[i] + (1.0f - b1) * g;
         v[i] = b2 * v[i] + (1.0f - b2) * g * g;
         float m_hat = m[i] / bc1;
         float v_hat = v[i] / bc2;
-        params[i] -= lr * (m_hat / (sqrtf(v_hat) + eps) + wd * params[i]);
+        p[i] -= lr * (m_hat / (sqrtf(v_hat) + eps) + wd * p[i]);
     }
 }
 
