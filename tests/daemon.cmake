@@ -13,9 +13,9 @@ target_link_options(test_ctrl_noalloc PRIVATE
     -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free)
 maac_test(test_bad_input test_bad_input.c LIBS maacd_lib)
 # End to end: maacd + maac-sim (+ maacctl, the Python example client, make run's script).
-add_test(NAME daemon_e2e COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py basic
+add_test(NAME daemon_e2e COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py basic
          ${CMAKE_BINARY_DIR})
 set_tests_properties(daemon_e2e PROPERTIES TIMEOUT 600 LABELS "e2e")
-add_test(NAME daemon_learn COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py learn
+add_test(NAME daemon_learn COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py learn
          ${CMAKE_BINARY_DIR})
 set_tests_properties(daemon_learn PROPERTIES TIMEOUT 1800 LABELS "slow;e2e")
