@@ -8,8 +8,9 @@
 // half_cheetah width), sends it, waits for the action and decodes it; a server thread
 // (the daemon side: ROUTER) decodes the obs with full validation and answers with an
 // encoded action (6 entries). The bare baseline sends the same number of bytes through
-// REQ/REP and echoes them back untouched. Latencies are per round trip, p50/p99 over
-// --iters after a warm-up. Goal: ours within 1.3x of bare at p99.
+// REQ/REP and echoes them back untouched. The two alternate in blocks of 250 round
+// trips so both see the same load. Latencies are per round trip, p50/p99 over --iters
+// after a warm-up. Goal: ours within 1.3x of bare at p99.
 // Transitions: a producer encodes batches (1 row, as the control thread sends, and 64
 // rows, as a fleet sender may) and pushes them; the consumer pulls, decodes (validating
 // every float) and copies every row out. Goal: >= 100k transitions/s.
@@ -94,46 +95,6 @@ static int obs_size(void) {
     return wire_encode_obs(b, sizeof b, &o);
 }
 
-static Lat bench_wire(const char* ep, int* ret_errors) {
-    MaacErr e = {{0}};
-    Server sv = {0};
-    sv.sock = link_bind(ctx, ZMQ_ROUTER, ep, NULL, &e);
-    if (!sv.sock) { fprintf(stderr, "%s\n", e.msg); exit(1); }
-    char conn[256];
-    size_t sz = sizeof conn;
-    zmq_getsockopt(sv.sock, ZMQ_LAST_ENDPOINT, conn, &sz);
-    void* cli = link_connect(ctx, ZMQ_DEALER, conn, NULL, &e);
-    pthread_t th;
-    pthread_create(&th, NULL, wire_server, &sv);
-    int64_t* t = malloc(sizeof(int64_t) * (size_t)g_iters);
-    unsigned char tx[WIRE_OBS_BUF], rx[1024];
-    WireMsg* m = malloc(sizeof *m);
-    WireObs o = {.t_ns = 1700000000000000000ll, .obs_dim = S};
-    int bad = 0;
-    for (int i = -g_warm; i < g_iters; i++) {
-        int64_t t0 = now_ns();
-        o.seq = (uint64_t)(i + g_warm);
-        for (int j = 0; j < S; j++) o.obs[j] = 0.1 * j + 1e-6 * i;
-        int n = wire_encode_obs(tx, sizeof tx, &o);
-        link_send(cli, tx, (size_t)n, 0);
-        int k = link_recv(cli, rx, sizeof rx, 0);
-        if (k < 0 || wire_decode(rx, (size_t)k, 0, A, m, NULL) < 0 || m->u.action.seq != o.seq)
-            bad++;
-        int64_t t1 = now_ns();
-        if (i >= 0) t[i] = t1 - t0;
-    }
-    int n = wire_encode_bye(tx, sizeof tx);
-    link_send(cli, tx, (size_t)n, 0);
-    pthread_join(th, NULL);
-    link_close(cli);
-    link_close(sv.sock);
-    Lat l = summarise(t, g_iters);
-    free(t);
-    free(m);
-    *ret_errors = bad + (int)sv.errors;
-    return l;
-}
-
 //---- bare ZeroMQ REQ/REP echo ---------------------------------------------------------
 static void* echo_server(void* arg) {
     void* s = arg;
@@ -150,37 +111,85 @@ static void* echo_server(void* arg) {
     return NULL;
 }
 
-static Lat bench_bare(const char* ep, int size) {
-    void* rep = zmq_socket(ctx, ZMQ_REP);
-    int linger = 0;
-    zmq_setsockopt(rep, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_bind(rep, ep) < 0) { perror("bind"); exit(1); }
+//---- both, interleaved ------------------------------------------------------------------
+// The bare echo and the wire round trip run in alternating blocks of BLOCK round trips
+// over live connections, so both see the same machine load (a shared, busy machine
+// otherwise makes whichever runs second look better or worse).
+#define BLOCK 250
+
+static void bench_pair(const char* ep_bare, const char* ep_wire, int size, Lat* ret_bare,
+                       Lat* ret_wire, int* ret_errors) {
+    MaacErr e = {{0}};
     char conn[256];
-    size_t sz = sizeof conn;
+    size_t sz;
+    int linger = 0;
+    // bare
+    void* rep = zmq_socket(ctx, ZMQ_REP);
+    zmq_setsockopt(rep, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(rep, ep_bare) < 0) { perror("bind"); exit(1); }
+    sz = sizeof conn;
     zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, conn, &sz);
     void* req = zmq_socket(ctx, ZMQ_REQ);
     zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger);
     zmq_connect(req, conn);
-    pthread_t th;
-    pthread_create(&th, NULL, echo_server, rep);
-    int64_t* t = malloc(sizeof(int64_t) * (size_t)g_iters);
-    unsigned char b[4096], r[4096];
+    pthread_t th_bare;
+    pthread_create(&th_bare, NULL, echo_server, rep);
+    // wire
+    Server sv = {0};
+    sv.sock = link_bind(ctx, ZMQ_ROUTER, ep_wire, NULL, &e);
+    if (!sv.sock) { fprintf(stderr, "%s\n", e.msg); exit(1); }
+    sz = sizeof conn;
+    zmq_getsockopt(sv.sock, ZMQ_LAST_ENDPOINT, conn, &sz);
+    void* cli = link_connect(ctx, ZMQ_DEALER, conn, NULL, &e);
+    pthread_t th_wire;
+    pthread_create(&th_wire, NULL, wire_server, &sv);
+
+    int64_t* tb = malloc(sizeof(int64_t) * (size_t)g_iters);
+    int64_t* tw = malloc(sizeof(int64_t) * (size_t)g_iters);
+    unsigned char b[4096], r[4096], tx[WIRE_OBS_BUF], rx[1024];
     memset(b, 0x5a, sizeof b);
-    for (int i = -g_warm; i < g_iters; i++) {
-        int64_t t0 = now_ns();
-        zmq_send(req, b, (size_t)size, 0);
-        zmq_recv(req, r, sizeof r, 0);
-        int64_t t1 = now_ns();
-        if (i >= 0) t[i] = t1 - t0;
+    WireMsg* m = malloc(sizeof *m);
+    WireObs o = {.t_ns = 1700000000000000000ll, .obs_dim = S};
+    int bad = 0;
+    uint64_t seq = 0;
+    for (int start = -g_warm; start < g_iters; start += BLOCK) {
+        int end = start + BLOCK < g_iters ? start + BLOCK : g_iters;
+        for (int i = start; i < end; i++) {
+            int64_t t0 = now_ns();
+            zmq_send(req, b, (size_t)size, 0);
+            zmq_recv(req, r, sizeof r, 0);
+            int64_t t1 = now_ns();
+            if (i >= 0) tb[i] = t1 - t0;
+        }
+        for (int i = start; i < end; i++) {
+            int64_t t0 = now_ns();
+            o.seq = seq++;
+            for (int j = 0; j < S; j++) o.obs[j] = 0.1 * j + 1e-6 * i;
+            int n = wire_encode_obs(tx, sizeof tx, &o);
+            link_send(cli, tx, (size_t)n, 0);
+            int k = link_recv(cli, rx, sizeof rx, 0);
+            if (k < 0 || wire_decode(rx, (size_t)k, 0, A, m, NULL) < 0 || m->u.action.seq != o.seq)
+                bad++;
+            int64_t t1 = now_ns();
+            if (i >= 0) tw[i] = t1 - t0;
+        }
     }
     zmq_send(req, "end", 3, 0);
     zmq_recv(req, r, sizeof r, 0);
-    pthread_join(th, NULL);
+    pthread_join(th_bare, NULL);
+    int n = wire_encode_bye(tx, sizeof tx);
+    link_send(cli, tx, (size_t)n, 0);
+    pthread_join(th_wire, NULL);
     zmq_close(req);
     zmq_close(rep);
-    Lat l = summarise(t, g_iters);
-    free(t);
-    return l;
+    link_close(cli);
+    link_close(sv.sock);
+    *ret_bare = summarise(tb, g_iters);
+    *ret_wire = summarise(tw, g_iters);
+    *ret_errors = bad + (int)sv.errors;
+    free(tb);
+    free(tw);
+    free(m);
 }
 
 //---- transitions through PUSH/PULL inproc -----------------------------------------------
@@ -306,8 +315,8 @@ int main(int argc, char** argv) {
             snprintf(ep_wire, sizeof ep_wire, "tcp://127.0.0.1:*");
         }
         int errors = 0;
-        Lat bare = bench_bare(ep_bare, size);
-        Lat wire = bench_wire(ep_wire, &errors);
+        Lat bare, wire;
+        bench_pair(ep_bare, ep_wire, size, &bare, &wire, &errors);
         printf("%-6s %-28s %10.1f %10.1f %10.1f\n", names[k], "bare zmq REQ/REP echo", bare.p50_us,
                bare.p99_us, bare.mean_us);
         printf("%-6s %-28s %10.1f %10.1f %10.1f\n", names[k], "maacd obs->action (wire)",
