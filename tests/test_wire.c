@@ -523,11 +523,36 @@ static void test_wire_decode_rejects_unknown_type_version_oversize(void) {
 // documented codes; ASan/UBSan watch the rest.
 static void test_wire_decode_survives_corruption(void) {
     uint64_t x = 0x9e3779b97f4a7c15ull;
-    WireObs o;
-    fill_obs(&o, 17, 9);
-    int n = wire_encode_obs(buf2, sizeof buf2, &o);
     int odd = 0, n_ok = 0;
-    for (int trial = 0; trial < 20000; trial++) {
+    for (int trial = 0; trial < 30000; trial++) {
+        // a valid message of each kind in turn, then corrupted
+        int n = 0;
+        switch (trial % 6) {
+        case 0: { WireObs o; fill_obs(&o, 17, 9); n = wire_encode_obs(buf2, sizeof buf2, &o); break; }
+        case 1: {
+            WireHello h = {.obs_dim = 4, .act_dim = 2, .dt = 0.02, .has_bounds = 1,
+                           .act_low = {-1, -2}, .act_high = {1, 2}};
+            strcpy(h.plant, "hopper");
+            n = wire_encode_hello(buf2, sizeof buf2, &h);
+            break;
+        }
+        case 2: { WireAction a = {.seq = 3, .act_dim = 6}; n = wire_encode_action(buf2, sizeof buf2, &a); break; }
+        case 3: {
+            float rows[3 * 12] = {0};
+            n = wire_encode_transitions(buf2, sizeof buf2, 4, 2, 3, rows, "src");
+            break;
+        }
+        case 4: n = wire_encode_ctl(buf2, sizeof buf2, "swap", "/tmp/p.msgpack"); break;
+        default: {
+            WireWriter w;
+            wire_w_init(&w, buf2, sizeof buf2);
+            wire_w_reply_begin(&w, 1, 2);
+            wire_w_str(&w, "x"); wire_w_array(&w, 2); wire_w_double(&w, 1); wire_w_nil(&w);
+            wire_w_str(&w, "y"); wire_w_map(&w, 1); wire_w_str(&w, "z"); wire_w_bin(&w, "ab", 2);
+            n = wire_w_finish(&w);
+            break;
+        }
+        }
         memcpy(buf, buf2, (size_t)n);
         int flips = 1 + trial % 4;
         for (int f = 0; f < flips; f++) {
@@ -543,9 +568,12 @@ static void test_wire_decode_survives_corruption(void) {
             rc != -ERANGE && rc != -EDOM)
             odd++;
         if (rc != 0 && !e.msg[0]) odd++;
+        char text[256];
+        (void)wire_to_text(buf, (size_t)len, text, sizeof text);   // must not crash either
+        (void)wire_peek_type(buf, (size_t)len);
     }
     CHECK(odd == 0, "%d corrupted messages gave undocumented codes or no message", odd);
-    printf("corruption: %d of 20000 still decoded\n", n_ok);
+    printf("corruption: %d of 30000 still decoded\n", n_ok);
 }
 
 static void test_wire_encode_reports_small_buffers(void) {
