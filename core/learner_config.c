@@ -109,7 +109,10 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
         cfg->n_elites = 3;
         cfg->model_hidden = 2;
         cfg->model_width = 64;
-        cfg->updates_per_step = 2;
+        cfg->updates_per_step = 10;
+        cfg->lr_policy = 1e-3f;
+        cfg->lr_q = 1e-3f;
+        cfg->lr_alpha = 1e-3f;
         cfg->batch = 128;
         cfg->real_ratio = 0.5f;
         cfg->init_random_steps = 500;
