@@ -448,6 +448,25 @@ static void test_wire_decode_rejects_malformed(void) {
     }
     CHECK(n_ok == 0, "%d truncated prefixes decoded", n_ok);
     CHECK(n_badmsg == n, "%d of %d prefixes were -EBADMSG", n_badmsg, n);
+    // a truncated obs still names its type and seq (v, type, seq come first) so the
+    // daemon can answer it with a safe action for that seq
+    {
+        WireMsg m;
+        fill_obs(&o, 17, 4242);
+        n = wire_encode_obs(buf, sizeof buf, &o);
+        int rc = wire_decode(buf, (size_t)n - 40, 17, 0, &m, NULL);
+        CHECK(rc == -EBADMSG && m.type == WIRE_MSG_OBS && m.u.obs.seq == 4242,
+              "truncated obs: rc %d type %d seq %llu", rc, m.type, (unsigned long long)m.u.obs.seq);
+        rc = wire_decode(buf, 19, 17, 0, &m, NULL);   // cut inside "seq"'s value (uint16)
+        CHECK(rc == -EBADMSG && m.type == WIRE_MSG_OBS && m.u.obs.seq == 0,
+              "obs cut in seq: rc %d type %d seq %llu", rc, m.type, (unsigned long long)m.u.obs.seq);
+        buf[3] = 0x07;   // "v": 1 -> 7
+        rc = wire_decode(buf, (size_t)n, 17, 0, &m, NULL);
+        CHECK(rc == -EPROTONOSUPPORT && m.type == WIRE_MSG_OBS && m.u.obs.seq == 4242,
+              "bad-version obs: rc %d type %d seq %llu", rc, m.type, (unsigned long long)m.u.obs.seq);
+        fill_obs(&o, 17, 3);
+        n = wire_encode_obs(buf, sizeof buf, &o);
+    }
     // trailing bytes
     buf[n] = 0xc0;
     expect(buf, n + 1, 17, -EBADMSG, "trailing", "trailing byte");

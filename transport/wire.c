@@ -653,6 +653,28 @@ static int scan_map(Dec* d, WireMsgType* ret_type) {
     return 0;
 }
 
+// After a failed scan: the type and seq if they were read intact before the damage
+// (every encoder here writes "v", "type", "seq" first), so that an error reply and a
+// safe action can still name the observation. Best effort; sets nothing else.
+static void salvage(const Dec* d, WireMsgType* type, WireMsg* ret) {
+    if (*type == WIRE_MSG_NONE && d->off[K_TYPE]) {
+        Rd t = at(d, K_TYPE);
+        const char* ts;
+        uint32_t tn;
+        if (rd_str(&t, &ts, &tn) == 0)
+            for (int i = 1; i < WIRE_MSG_COUNT; i++)
+                if (strlen(type_names[i]) == tn && memcmp(type_names[i], ts, tn) == 0)
+                    *type = (WireMsgType)i;
+    }
+    uint64_t seq = 0;
+    if (d->off[K_SEQ]) {
+        Rd r = at(d, K_SEQ);
+        if (rd_uint(&r, &seq) < 0) seq = 0;
+    }
+    if (*type == WIRE_MSG_OBS) ret->u.obs.seq = seq;
+    if (*type == WIRE_MSG_ACTION) ret->u.action.seq = seq;
+}
+
 int wire_decode(const void* buf, size_t len, int obs_dim, int act_dim, WireMsg* ret,
                 MaacErr* reterr) {
     Dec d = {.p = buf, .n = len, .type = "message", .err = reterr};
@@ -664,6 +686,7 @@ int wire_decode(const void* buf, size_t len, int obs_dim, int act_dim, WireMsg* 
                         len, WIRE_MAX_MSG);
     if (!buf && len) return maac_err(reterr, -EINVAL, "NULL buffer");
     rc = scan_map(&d, &type);
+    if (rc < 0) salvage(&d, &type, ret);
     ret->type = type;
     if (rc < 0) return rc;
     switch (type) {

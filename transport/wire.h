@@ -148,9 +148,10 @@ const char* wire_err_name(int code);
 // are the widths the caller expects: an obs with a different width, or an action
 // with a different width, or transitions with different widths are -ERANGE.
 // Returns 0, or a negative errno above with reterr filled. On failure ret->type is
-// the message type if it was read (else WIRE_MSG_NONE) and, for obs/action,
-// ret->u.obs.seq / ret->u.action.seq is set if it was read (else left 0) so an error
-// reply can name the sequence. Nullable: reterr.
+// the message type if it could be read -- also from a message damaged after its
+// "type" key, e.g. truncated -- (else WIRE_MSG_NONE) and, for obs/action,
+// ret->u.obs.seq / ret->u.action.seq is the seq if it was read (else 0) so an error
+// reply and a safe action can name the observation. Nullable: reterr.
 int wire_decode(const void* buf, size_t len, int obs_dim, int act_dim, WireMsg* ret,
                 MaacErr* reterr);
 // Only the type of a message (cheap peek: reads keys until "type"). WIRE_MSG_NONE if
