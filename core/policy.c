@@ -14,6 +14,7 @@
 // Thread: policy.h. Allocation: create/clone/load/work_create.
 #include "core/policy.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -152,6 +153,7 @@ void policy_work_free(PolicyWork* w) {
 void policy_forward(const Policy* p, PolicyWork* w, float* a, float* logp, const float* obs,
                     const float* eps, int B) {
     int A = p->act_dim;
+    assert(B >= 0 && B <= w->max_rows);
     mlp_forward(p->net, w->mw, obs, B);
     const float* out = mlp_work_out(w->mw);
     w->B = B;

@@ -7,6 +7,7 @@
 // Thread: qf.h. Allocation: create/clone/work_create.
 #include "core/qf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,7 @@ void qf_work_free(QfWork* w) {
 void qf_forward(const QFunction* q, QfWork* w, float* qout, const float* s, const float* a,
                 int B) {
     int S = q->obs_dim, A = q->act_dim, C = S + A;
+    assert(B >= 0 && B <= w->max_rows);
     for (int b = 0; b < B; b++) {
         memcpy(w->x + (size_t)b * C, s + (size_t)b * S, (size_t)S * sizeof(float));
         memcpy(w->x + (size_t)b * C + S, a + (size_t)b * A, (size_t)A * sizeof(float));
