@@ -179,11 +179,13 @@ static int run_ctrl(double hz, double seconds, int prio, int cpu, const char* hi
     WireHello h = {.plant = "hopper", .obs_dim = 11, .act_dim = 3, .dt = 1.0 / hz};
     link_send(dealer, buf, (size_t)wire_encode_hello(buf, sizeof buf, &h), 0);
     ctrl_set_learner_alive(c, 0);
-    ctrl_start(c);
+    // the plant thread first: creating a thread (its stack, under mlockall) while the
+    // loop runs would be measured as the loop's latency
     Plant p = {.dealer = dealer, .hz = hz};
     atomic_init(&p.stop, 0);
     pthread_t th;
     pthread_create(&th, NULL, plant_main, &p);
+    ctrl_start(c);
     struct timespec ts = {(time_t)seconds, (long)((seconds - (long)seconds) * 1e9)};
     nanosleep(&ts, NULL);
     ctrl_stop(c);
@@ -200,6 +202,7 @@ static int run_ctrl(double hz, double seconds, int prio, int cpu, const char* hi
            (unsigned long long)atomic_load(&st->actions_out),
            (unsigned long long)atomic_load(&st->safe_actions), p.sent, p.received);
     if (hist_path) write_hist(hist_path, &st->jitter);
+    ctrl_drain_events(c);   // overruns (with their tick) go to stderr
     memcpy((void*)&g_ctrl_hist, (const void*)&st->jitter, sizeof g_ctrl_hist);
     ctrl_free(c);
     swap_done(&slot);

@@ -663,6 +663,9 @@ static void* ctrl_main(void* arg) {
     }
     rt_prefault_stack(256 * 1024);
     if (c->mode == PLANT_MODE_REALTIME) {
+        // warm-up tick before the schedule starts: first-use costs (the plant's hello,
+        // the first sends on fresh pipes, the policy's first touch) stay out of it
+        ctrl_step(c, rt_now_ns());
         int64_t next = rt_now_ns() + c->period_ns;
         while (!atomic_load_explicit(&c->stop, RLX)) {
             int r = rt_sleep_until(next);
@@ -801,7 +804,8 @@ void ctrl_drain_events(Ctrl* c) {
                       strerror(-e.arg));
             break;
         case CTRL_EV_OVERRUN:
-            maacd_log(LOG_LV_WARNING, "control loop overrun: %d period(s) missed", e.arg);
+            maacd_log(LOG_LV_WARNING, "control loop overrun at tick %llu: %d period(s) missed",
+                      (unsigned long long)e.tick, e.arg);
             break;
         default: break;
         }

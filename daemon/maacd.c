@@ -325,6 +325,15 @@ int main(int argc, char** argv) {
         }
     }
     atomic_store(&d->lt, lt);
+    // let learner_create finish its big allocations (faulted in and locked under
+    // mlockall) before the loop runs: they hold the mm lock the loop could need
+    for (int i = 0; lt && i < 600; i++) {
+        LtStatus s;
+        lt_status(lt, &s);
+        if (s.state != LT_STARTING) break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     if (ctrl_start(c) < 0) {
         maacd_log(LOG_LV_ERR, "cannot start the control thread");
         goto out;
