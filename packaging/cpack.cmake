@@ -31,10 +31,9 @@ set(CPACK_PACKAGE_CONTACT "maacd developers <maintainers@users.noreply.example>"
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "real-time robot controller daemon that learns online with MAAC")
-set(CPACK_PACKAGE_DESCRIPTION
-    "maacd serves a policy at a fixed control rate over ZeroMQ and improves it in the\n"
-    "background with Model-Augmented Actor-Critic; policies hot-swap without missing a\n"
-    "tick. Includes maacctl (control client) and maac-sim (MuJoCo plants).")
+set(CPACK_PACKAGE_DESCRIPTION "maacd serves a policy at a fixed control rate over ZeroMQ and improves it in the
+background with Model-Augmented Actor-Critic; policies hot-swap without missing a
+tick. Includes maacctl (control client) and maac-sim (MuJoCo plants).")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
 set(CPACK_DEBIAN_PACKAGE_SECTION "science")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")

@@ -125,8 +125,31 @@ def notify_check():
     check("STATUS=policy v" in text, "sd_notify STATUS= with live figures")
 
 
+def fleet_check():
+    # two daemons, each with its own plant; B pushes its transitions to A's fleet socket
+    port = 20000 + os.getpid() % 20000
+    pa, plant_a, ctl_a, da = daemon("fleet-a", "--priority", "0",
+                                    "--set", f"learner.fleet_bind=tcp://127.0.0.1:{port}")
+    pb, plant_b, ctl_b, db = daemon("fleet-b", "--priority", "0",
+                                    "--set", f"learner.fleet_connect=tcp://127.0.0.1:{port}")
+    sa, sb = sim(plant_a, da), sim(plant_b, db)
+    st = None
+    t0 = time.time()
+    while time.time() - t0 < 60:
+        time.sleep(0.5)
+        rc, st = ctl(ctl_a, "stats")
+        if rc == 0 and st.get("lt_fleet_received", 0) > 100:
+            break
+    check(st is not None and st.get("lt_fleet_received", 0) > 100,
+          f"fleet: daemon A received {st.get('lt_fleet_received') if st else None} transitions "
+          "from daemon B over tcp")
+    for q in (sa, sb, pa, pb):
+        stop(q)
+
+
 def basic():
     notify_check()
+    fleet_check()
     # ---- lock-step with learning --------------------------------------------------
     p, plant_ep, ctl_ep, d = daemon("lockstep", "--priority", "0",
                                     learner=("publish_every=50", "init_random_steps=200"))
