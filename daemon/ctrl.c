@@ -75,6 +75,7 @@ struct Ctrl {
     int64_t latest_rx_ns;
     int latest_answered;
     int latest_terminal;
+    int last_was_policy;            // realtime: the action being repeated came from the policy
     uint64_t last_version;
     long random_left;               // uniform-random actions still to serve
     // commands
@@ -619,6 +620,7 @@ int ctrl_step(Ctrl* c, int64_t now_ns) {
                 c->latest_answered = 1;
                 // c->obs holds the newest observation (each valid obs overwrote it)
                 int is_policy = compute_action(c, sp);
+                c->last_was_policy = is_policy;
                 int n = encode_action(c, c->tx, c->latest_seq, c->act, version, !is_policy);
                 if (n > 0) {
                     send_to(c, &c->peer, c->tx, n);
@@ -632,11 +634,13 @@ int ctrl_step(Ctrl* c, int64_t now_ns) {
                     c->prev_seq = c->latest_seq;
                 }
             } else {
-                // fresh and answered: repeat the action (the plant holds the newest)
-                int n = encode_action(c, c->tx, c->latest_seq, c->prev_act, version, 0);
+                // fresh and answered: repeat that action (c->act still holds it)
+                int n = encode_action(c, c->tx, c->latest_seq, c->act, version,
+                                      !c->last_was_policy);
                 if (n > 0) {
                     send_to(c, &c->peer, c->tx, n);
                     inc(&c->st.actions_out);
+                    if (!c->last_was_policy) inc(&c->st.safe_actions);
                 }
             }
         }
