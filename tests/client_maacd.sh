@@ -30,6 +30,8 @@ if kill -0 "$pid" 2>/dev/null; then
     echo "FAIL: maacd still running after stop"; kill -9 "$pid"; fail=1
 fi
 wait "$pid" 2>/dev/null
+rc=$?
+[ $rc -eq 0 ] || { echo "FAIL: maacd exited $rc (sanitizer report in the log?)"; fail=1; }
 echo "--- maacd log"; cat "$dir/maacd.log"
 rm -rf "$dir"
 [ $fail -eq 0 ] && echo "client_maacd: passed"
