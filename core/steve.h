@@ -7,8 +7,10 @@
 //   s_1 = s' for every member m; for k = 1..i: a_k ~ pi(s_k), s_{k+1} = f_m(s_k, a_k; xi),
 //   r_k = r(s_k, a_k, s_{k+1}), masks c_1 = 1 - d, c_{k+1} = c_k (1 - done(s_{k+1}))
 //   T_i^{(m, j)} = r + sum_{k=1..i} gamma^k c_k r_k + gamma^{i+1} c_{i+1} V_j(s_{i+1}^{(m)})
-// Each member m rolls its own CHAINED rollout with proper Gaussian sampling (one fresh
-// noise draw per member and step). Per horizon:
+// Each member m (the dynamics' members(): the ensemble's elites) rolls its own CHAINED
+// rollout with proper Gaussian sampling (one fresh noise draw per member and step); the
+// first action a_1 ~ pi(s') is one sample shared by V(s_1) and every chain, later
+// actions are drawn per chain. Per horizon (variances are population variances):
 //   mean_i = mean over m of min_j T_i^{(m, j)}        (clipped double Q, as the 1-step target)
 //   var_i  = variance over every (m, j) combination   (2M samples; horizon 0 has 2: the Qs)
 // and the target is  sum_i w_i mean_i / sum_i w_i,  w_i = 1 / (v_i + 1e-8), where v_i
