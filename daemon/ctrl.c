@@ -653,6 +653,8 @@ static void* ctrl_main(void* arg) {
                     continue;
                 }
             }
+            // lock-step's pacing wait (its clock_nanosleep): the loop sleeps until the
+            // plant's next observation, waking every 50 ms for stop and the heartbeat
             int r = link_poll_in(c->plant_sock, 50);
             if (r <= 0) {
                 // idle: still pick up a new policy so the served version is current

@@ -282,6 +282,8 @@ int main(int argc, char** argv) {
     PlantInfo plant;
     LinkPeer peer;
     if (wait_for_hello(d, plant_sock, &plant, &peer) < 0) {
+        maacd_log(LOG_LV_NOTICE, "stopped before a plant connected");
+        notify_stopping();
         rc = 0;   // stopped while waiting
         goto out;
     }
