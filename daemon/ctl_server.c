@@ -247,9 +247,16 @@ static int do_swap(Maacd* d, const char* path, uint64_t* ret_version, MaacErr* e
     }
     // pin it: the learner would otherwise replace it with its next snapshot
     LearnerThread* lt = atomic_load(&d->lt);
-    if (lt) lt_set_paused(lt, 1);
+    int was_paused = 0;
+    if (lt) {
+        LtStatus s;
+        lt_status(lt, &s);
+        was_paused = s.paused;
+        lt_set_paused(lt, 1);   // before publishing, so no snapshot can slip in after it
+    }
     r = swap_publish(&d->slot, sp, sp->pi->version, ret_version);
     if (r < 0) {
+        if (lt) lt_set_paused(lt, was_paused);
         served_free(sp);
         return maac_err(err, r, "publish failed: %s", strerror(-r));
     }
