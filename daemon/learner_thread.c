@@ -181,7 +181,11 @@ static void publish(LearnerThread* t) {
     }
     if (served_validate(sp, &t->plant, &err) < 0) goto bad;
     uint64_t v = 0;
-    int r = swap_publish(t->slot, sp, sp->pi->version, &v);
+    int r = swap_publish_unless(t->slot, sp, sp->pi->version, &t->paused, &v);
+    if (r == -ECANCELED) {   // paused (a swapped-in policy is pinned) meanwhile
+        served_free(sp);
+        return;
+    }
     if (r < 0) {
         snprintf(err.msg, sizeof err.msg, "publish: %s", strerror(-r));
         goto bad;

@@ -68,7 +68,16 @@ static int reclaim_locked(SwapSlot* s) {
 }
 
 int swap_publish(SwapSlot* s, void* obj, uint64_t want_version, uint64_t* ret_version) {
+    return swap_publish_unless(s, obj, want_version, NULL, ret_version);
+}
+
+int swap_publish_unless(SwapSlot* s, void* obj, uint64_t want_version, const _Atomic int* veto,
+                        uint64_t* ret_version) {
     pthread_mutex_lock(&s->pub_lock);
+    if (veto && atomic_load(veto)) {
+        pthread_mutex_unlock(&s->pub_lock);
+        return -ECANCELED;
+    }
     if (s->n_retired >= SWAP_MAX_RETIRED && reclaim_locked(s) >= SWAP_MAX_RETIRED) {
         pthread_mutex_unlock(&s->pub_lock);
         return -EBUSY;

@@ -62,6 +62,12 @@ int swap_publish(SwapSlot* s, void* obj, uint64_t want_version, uint64_t* ret_ve
 // Publisher side: call fn(current, arg) with the current object held so no publisher
 // can free it meanwhile (checkpointing the served policy). Returns fn's result.
 int swap_with_current(SwapSlot* s, int (*fn)(void* obj, void* arg), void* arg);
+// Publisher: as swap_publish, unless *veto is non-zero when checked under the
+// publisher lock; then returns -ECANCELED and the caller keeps obj. (The learner
+// publishes this way with veto = "paused", so a snapshot taken before `maacctl swap`
+// paused it cannot replace the swapped-in policy afterwards.)
+int swap_publish_unless(SwapSlot* s, void* obj, uint64_t want_version, const _Atomic int* veto,
+                        uint64_t* ret_version);
 // Publisher: free the retired objects the reader no longer uses. Returns how many
 // are still held.
 int swap_reclaim(SwapSlot* s);

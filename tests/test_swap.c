@@ -3,6 +3,7 @@
 // reader/publisher stress run in which the reader checks every object it holds is
 // still alive (a freed object is poisoned first, so a use-after-free is seen, and
 // ASan sees it too).
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -48,6 +49,19 @@ static void test_swap_versions_strictly_increase(void) {
           (unsigned long long)v);
     CHECK(swap_version(&s) == 101, "slot version");
     CHECK(swap_acquire(&s) == c, "reader sees the newest");
+    swap_done(&s);
+}
+
+static void test_swap_publish_unless_vetoed(void) {
+    SwapSlot s;
+    swap_init(&s, obj_free, obj_stamp);
+    _Atomic int veto = 1;
+    Obj* a = obj_new();
+    CHECK(swap_publish_unless(&s, a, 0, &veto, NULL) == -ECANCELED && swap_acquire(&s) == NULL,
+          "vetoed: not published, caller keeps it");
+    atomic_store(&veto, 0);
+    CHECK(swap_publish_unless(&s, a, 0, &veto, NULL) == 0 && swap_acquire(&s) == a, "published");
+    swap_release(&s);
     swap_done(&s);
 }
 
@@ -135,6 +149,7 @@ static void test_swap_stress_reader_never_sees_freed(void) {
 
 int main(void) {
     test_swap_versions_strictly_increase();
+    test_swap_publish_unless_vetoed();
     test_swap_old_object_kept_while_in_use();
     test_swap_stress_reader_never_sees_freed();
     return test_summary("test_swap");
