@@ -219,13 +219,18 @@ static int cmd_train(int argc, char** argv) {
         return 1;
     }
     const LearnerStats* s = &tr.ls;
-    printf("plant %s  steps %ld  episodes %ld  eval return %.1f +- %.1f (best %.1f)\n", cfg.plant,
-           tr.env_steps, tr.episodes, (double)tr.eval_mean, (double)tr.eval_std,
-           (double)tr.best_eval);
+    if (tr.n_evals > 0)
+        printf("plant %s  steps %ld  episodes %ld  eval return %.1f +- %.1f (best %.1f)\n",
+               cfg.plant, tr.env_steps, tr.episodes, (double)tr.eval_mean, (double)tr.eval_std,
+               (double)tr.best_eval);
+    else
+        printf("plant %s  steps %ld  episodes %ld  (no evaluation yet)\n", cfg.plant,
+               tr.env_steps, tr.episodes);
     printf("time %.1f s: model %.1f  policy %.1f  Q %.1f  rollouts %.1f  env %.1f  eval %.1f\n",
            tr.t_total, s->t_model, s->t_policy, s->t_q, s->t_rollout, tr.t_env, tr.t_eval);
     if (g_stop)
-        fprintf(stderr, "maac: interrupted; checkpoints saved%s\n", co.out ? "" : " (no --out)");
+        printf("interrupted after %ld env steps; %s\n", tr.env_steps,
+               co.out ? "checkpoints saved" : "nothing saved (no --out)");
     return 0;
 }
 

@@ -210,6 +210,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
     if ((r = sim_reset(plant, ep_seed++, obs)) != 0)
         goto out;
     double ep_ret = 0, last_progress = now_s();
+    long last_progress_step = 0;
     float last_ret = NAN;
     uint64_t eval_seed = cfg->seed * 7919ULL + 1000000007ULL;
     for (long step = 0; step < o->steps; step++) {
@@ -289,10 +290,13 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
         }
         double now = now_s();
         if (o->progress && (now - last_progress >= o->progress_every_s || last)) {
-            double el = now - t_start;
-            double sps = el > 0 ? (double)tr.env_steps / el : 0;
+            // Time left from the rate since the last line (the random phase is much
+            // faster than learning, so the overall average would mislead).
+            double dt = now - last_progress;
+            double sps = dt > 0 ? (double)(tr.env_steps - last_progress_step) / dt : 0;
             char left[32];
             fmt_hms(left, sizeof(left), sps > 0 ? (double)(o->steps - tr.env_steps) / sps : 0);
+            last_progress_step = tr.env_steps;
             learner_stats(l, &tr.ls);
             fprintf(stderr,
                     "[maac] steps %ld/%ld  episodes %ld  last return %.1f  eval %.1f  "
