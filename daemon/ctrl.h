@@ -128,9 +128,11 @@ Ctrl* ctrl_create(const DaemonConfig* cfg, const PlantInfo* plant, void* zctx, v
 // Free (after the thread stopped). Closes the sockets it owns. Nullable: c.
 void ctrl_free(Ctrl* c);
 
-// One tick. now_ns is CLOCK_MONOTONIC now. Lock-step: answers every observation
-// waiting (at most max_msgs); realtime: drains and answers the newest. Returns the
-// number of actions sent (>= 0). No allocation, no blocking call.
+// One tick. now_ns is CLOCK_MONOTONIC now. Picks up the published policy, then
+// lock-step: answers every observation waiting (at most 256 messages per call; stops
+// early while the learner pipe is full); realtime: drains the socket and answers the
+// newest observation (or sends the safe action when it is stale). Returns the number
+// of actions sent (>= 0). No allocation, no blocking call.
 int ctrl_step(Ctrl* c, int64_t now_ns);
 // Retry a held-back transition/action (lock-step back-pressure); 1 when still held.
 int ctrl_flush(Ctrl* c);
