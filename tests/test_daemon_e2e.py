@@ -147,7 +147,20 @@ def fleet_check():
         stop(q)
 
 
+def config_errors():
+    # bad settings stop maacd at start with exit status 2 and a message naming the key
+    r = subprocess.run([MAACD, "--set", "learner.no_such_setting=1"], capture_output=True,
+                       text=True, timeout=30, env=ENV)
+    check(r.returncode == 2 and "no_such_setting" in r.stderr, f"bad learner key: {r.stderr.strip()}")
+    r = subprocess.run([MAACD, "--config", os.path.join(TMP, "missing.conf")], capture_output=True,
+                       text=True, timeout=30, env=ENV)
+    check(r.returncode == 2 and "cannot open" in r.stderr, f"missing config: {r.stderr.strip()}")
+    r = subprocess.run([MAACD, "--rate", "fast"], capture_output=True, text=True, timeout=30, env=ENV)
+    check(r.returncode == 2 and "rate_hz" in r.stderr, f"bad flag value: {r.stderr.strip()}")
+
+
 def basic():
+    config_errors()
     notify_check()
     fleet_check()
     # ---- lock-step with learning --------------------------------------------------
