@@ -111,7 +111,9 @@ static uint64_t total_errors(const CtrlStats* st) {
            LD(st->err_wrong_plant) + LD(st->err_policy);
 }
 
-static void add_status(Maacd* d, Kv* k) {
+// full = 0: the status essentials; 1: leave out what add_stats reports in more detail
+// (the latency figures), so no key appears twice in one map.
+static void add_status(Maacd* d, Kv* k, int full) {
     Ctrl* c = atomic_load(&d->ctrl);
     LearnerThread* lt = atomic_load(&d->lt);
     kv_str(k, "state", c ? "running" : "waiting_for_plant");
@@ -133,14 +135,16 @@ static void add_status(Maacd* d, Kv* k) {
         kv_double(k, "best_return", LD(st->episodes) ? LD(st->best_return) : 0.0);
         kv_uint(k, "safe_actions", LD(st->safe_actions));
         kv_uint(k, "errors", total_errors(st));
-        RtHistSummary j;
-        rt_hist_summary(&st->jitter, &j);
-        kv_double(k, "jitter_p50_us", j.p50_ns * 1e-3);
-        kv_double(k, "jitter_p99_us", j.p99_ns * 1e-3);
-        kv_double(k, "jitter_max_us", j.max_ns * 1e-3);
-        RtHistSummary w;
-        rt_hist_summary(&st->compute, &w);
-        kv_double(k, "tick_p99_us", w.p99_ns * 1e-3);
+        if (!full) {
+            RtHistSummary j;
+            rt_hist_summary(&st->jitter, &j);
+            kv_double(k, "jitter_p50_us", j.p50_ns * 1e-3);
+            kv_double(k, "jitter_p99_us", j.p99_ns * 1e-3);
+            kv_double(k, "jitter_max_us", j.max_ns * 1e-3);
+            RtHistSummary w;
+            rt_hist_summary(&st->compute, &w);
+            kv_double(k, "tick_p99_us", w.p99_ns * 1e-3);
+        }
     }
     if (lt) {
         LtStatus s;
@@ -175,7 +179,7 @@ static void hist_kv(Kv* k, const char* prefix, const RtHist* h) {
 }
 
 static void add_stats(Maacd* d, Kv* k) {
-    add_status(d, k);
+    add_status(d, k, 1);
     Ctrl* c = atomic_load(&d->ctrl);
     kv_bool(k, "memory_locked", atomic_load(&d->mem_locked));
     kv_uint(k, "swaps_ok", atomic_load(&d->swaps_ok));
@@ -290,7 +294,7 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
     Ctrl* c = atomic_load(&d->ctrl);
     LearnerThread* lt = atomic_load(&d->lt);
     if (!strcmp(cmd, "status")) {
-        add_status(d, k);
+        add_status(d, k, 0);
         n = kv_finish(k, 1, out, cap);
     } else if (!strcmp(cmd, "stats")) {
         add_stats(d, k);

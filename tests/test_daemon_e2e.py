@@ -45,11 +45,21 @@ def start(args, log):
     return p
 
 
+def no_dup_keys(pairs):
+    keys = [k for k, _ in pairs]
+    dups = {k for k in keys if keys.count(k) > 1}
+    d = dict(pairs)
+    if dups:
+        d["_duplicate_keys"] = sorted(dups)
+    return d
+
+
 def ctl(ep, *cmd, timeout=5000):
     r = subprocess.run([MAACCTL, "-e", ep, "-t", str(timeout), "--json", *cmd],
                        capture_output=True, text=True, env=ENV)
     try:
-        return r.returncode, json.loads(r.stdout) if r.stdout.strip() else {}
+        return r.returncode, (json.loads(r.stdout, object_pairs_hook=no_dup_keys)
+                              if r.stdout.strip() else {})
     except json.JSONDecodeError:
         return r.returncode, {"_unparsed": r.stdout}
 
@@ -178,6 +188,8 @@ def basic():
     rc, stats = ctl(ctl_ep, "stats")
     check(rc == 0 and "jitter_p99_us" in stats and "lt_updates" in stats and "config" in stats,
           "stats has histograms, learner progress, settings")
+    check("_duplicate_keys" not in stats and "_duplicate_keys" not in st,
+          f"no duplicate keys in replies: {stats.get('_duplicate_keys')} {st.get('_duplicate_keys')}")
     rc, sv = ctl(ctl_ep, "save")
     ck = os.path.join(d, "ckpt")
     check(rc == 0 and os.path.exists(os.path.join(ck, "policy.ckpt"))
