@@ -138,9 +138,11 @@ static void add_status(Maacd* d, Kv* k, int full) {
         if (!full) {
             RtHistSummary j;
             rt_hist_summary(&st->jitter, &j);
-            kv_double(k, "jitter_p50_us", j.p50_ns * 1e-3);
-            kv_double(k, "jitter_p99_us", j.p99_ns * 1e-3);
-            kv_double(k, "jitter_max_us", j.max_ns * 1e-3);
+            // nil (no samples) in lock-step, which has no deadlines to be late for
+            double none = j.count ? 0.0 : NAN;
+            kv_double(k, "jitter_p50_us", j.p50_ns * 1e-3 + none);
+            kv_double(k, "jitter_p99_us", j.p99_ns * 1e-3 + none);
+            kv_double(k, "jitter_max_us", j.max_ns * 1e-3 + none);
             RtHistSummary w;
             rt_hist_summary(&st->compute, &w);
             kv_double(k, "tick_p99_us", w.p99_ns * 1e-3);
