@@ -26,6 +26,7 @@ typedef struct {
     float* params;      // policy params at the end (owned)
     long n_params;
     LearnerStats st;
+    long model_cap, model_size;   // D_model at the end
 } RunOut;
 
 static void small_config(LearnerConfig* c, uint64_t seed) {
@@ -101,6 +102,8 @@ static int run_learner(const LearnerConfig* c, long steps, RunOut* out) {
     out->params = malloc((size_t)out->n_params * sizeof(float));
     memcpy(out->params, pi->net->params, (size_t)out->n_params * sizeof(float));
     CHECK(learner_model_buffer(l)->size > 0, "D_model filled by rollouts");
+    out->model_cap = learner_model_buffer(l)->capacity;
+    out->model_size = learner_model_buffer(l)->size;
     CHECK(learner_env_buffer(l)->size == steps, "D_env holds every step");
     // Snapshots: independent copies, versions increase.
     Policy* s1 = learner_snapshot_policy(l);
@@ -175,6 +178,27 @@ static void test_learner_schedule_and_determinism(void) {
     free(d.params);
 }
 
+// The rollout length follows the schedule and D_model is resized for it (MBPO pool).
+static void test_learner_rollout_schedule_resizes_pool(void) {
+    LearnerConfig c;
+    small_config(&c, 5);
+    c.rollout_schedule[0] = 0;   // k: 1 in epoch 0, 2 in epoch 1, 3 from epoch 2
+    c.rollout_schedule[1] = 2;
+    c.rollout_schedule[2] = 1;
+    c.rollout_schedule[3] = 3;
+    c.updates_per_step = 0;      // only the data side
+    RunOut a;
+    int r = run_learner(&c, 2100, &a);
+    CHECK(r == 0, "run %d", r);
+    CHECK(a.st.rollout_len == 3, "k at 2050 steps: %d", a.st.rollout_len);
+    CHECK(a.st.model_fits == 8, "fits %d", a.st.model_fits);
+    CHECK(a.model_cap == 3L * c.rollout_batch * 4, "pool resized for k = 3: %ld", a.model_cap);
+    // Newest rows kept across resizes: 2 fits at k = 2 (<= 400 rows each) + 1 at k = 3.
+    CHECK(a.model_size > 2L * c.rollout_batch && a.model_size <= a.model_cap, "pool rows %ld",
+          a.model_size);
+    free(a.params);
+}
+
 static void test_trainer_writes_files(void) {
     LearnerConfig c;
     small_config(&c, 3);
@@ -211,6 +235,7 @@ static void test_trainer_writes_files(void) {
 
 int main(void) {
     test_learner_schedule_and_determinism();
+    test_learner_rollout_schedule_resizes_pool();
     test_trainer_writes_files();
     return test_summary("test_learner");
 }
