@@ -4,7 +4,7 @@
 # bare ZeroMQ, cyclictest); nothing here asserts a timing.
 set -uo pipefail
 BUILD=${1:-build}
-for b in bench_nn bench_sim bench_model bench_learner bench_transport bench_jitter; do
+for b in bench_nn bench_sim bench_model bench_learner bench_transport bench_jitter bench_swap; do
   exe="$BUILD/bench/$b"
   [ -x "$exe" ] || { echo "== $b: not built"; continue; }
   echo "== $b"
