@@ -7,6 +7,8 @@
 //   mlp_forward          member e on its own rows [e*B, (e+1)*B)
 //   mlp_forward_shared   every member on the same B input rows (dinp sums members)
 //   mlp_forward_grouped  member e on rows [row_off[e], row_off[e+1]), groups may be empty
+// and their _mean twins, which for a GAUSS head compute only the mean half of the
+// last layer (rows 0..n_out-1 of its weight) straight into the mean buffer.
 // Internally all three record, per member, where its input rows start (in_off)
 // and where its output rows start (row_off); backward walks the same plan in
 // reverse. Each layer of each member is one cblas_sgemm over all its rows; every
@@ -33,6 +35,7 @@ struct MlpWork {
     int max_rows;                    // capacity in rows (all members together)
     int rows;                        // output rows of the last forward (0: none yet)
     int in_rows;                     // input rows of the last forward
+    int mean_only;                   // 1: the last forward was a _mean one (no backward)
     int* row_off;                    // (E+1) output row offsets of the last forward
     int* in_off;                     // (E) input row offset of each member
     float* xn;                       // (max_rows, n_in) normalised input
@@ -255,9 +258,12 @@ static void check_work(const Mlp* m, const MlpWork* w) {
     for (int l = 0; l <= m->n_layers; l++) assert(w->sizes[l] == m->sizes[l]);
 }
 
-// Run the plan already stored in w->row_off / w->in_off / w->in_rows.
-static void forward_plan(const Mlp* m, MlpWork* w, const float* inp) {
+// Run the plan already stored in w->row_off / w->in_off / w->in_rows. mean_only
+// (GAUSS): the last layer computes only its first n_out outputs, into w->mean.
+static void forward_plan(const Mlp* m, MlpWork* w, const float* inp, int mean_only) {
     int L = m->n_layers, E = m->n_members, n_in = m->n_in;
+    mean_only = mean_only && m->head == MLP_HEAD_GAUSS;
+    w->mean_only = mean_only;
     // x_n = (x - in_mean) / in_std
     for (int r = 0; r < w->in_rows; r++) {
         const float* x = inp + (long)r * n_in;
@@ -266,17 +272,20 @@ static void forward_plan(const Mlp* m, MlpWork* w, const float* inp) {
     }
     for (int l = 0; l < L; l++) {
         int C = m->sizes[l], OC = m->sizes[l + 1];
+        int head_mean = mean_only && l == L - 1;   // first n_out rows of W into w->mean
+        int oc = head_mean ? m->n_out : OC;
+        float* out = head_mean ? w->mean : w->pre[l];
         for (int e = 0; e < E; e++) {
             int off = w->row_off[e], cnt = w->row_off[e + 1] - off;
             if (cnt <= 0) continue;
             const float* in = l == 0 ? w->xn + (long)w->in_off[e] * C
                                      : w->post[l - 1] + (long)off * C;
-            nn_linear_forward(w->pre[l] + (long)off * OC, in, mlp_weight(m, e, l),
-                              mlp_bias(m, e, l), cnt, C, OC);
+            nn_linear_forward(out + (long)off * oc, in, mlp_weight(m, e, l),
+                              mlp_bias(m, e, l), cnt, C, oc);
         }
         if (l < L - 1) nn_act_forward(w->post[l], w->pre[l], (long)w->rows * OC, m->hidden_act);
     }
-    if (m->head == MLP_HEAD_GAUSS) {
+    if (m->head == MLP_HEAD_GAUSS && !mean_only) {
         int D = m->n_out;
         for (int e = 0; e < E; e++) {
             int off = w->row_off[e], cnt = w->row_off[e + 1] - off;
@@ -288,17 +297,17 @@ static void forward_plan(const Mlp* m, MlpWork* w, const float* inp) {
     }
 }
 
-void mlp_forward(const Mlp* m, MlpWork* w, const float* inp, int B) {
+static void forward_own(const Mlp* m, MlpWork* w, const float* inp, int B, int mean_only) {
     check_work(m, w);
     int E = m->n_members;
     assert(B >= 0 && (long)E * B <= w->max_rows);
     for (int e = 0; e <= E; e++) w->row_off[e] = e * B;
     for (int e = 0; e < E; e++) w->in_off[e] = e * B;
     w->rows = w->in_rows = E * B;
-    forward_plan(m, w, inp);
+    forward_plan(m, w, inp, mean_only);
 }
 
-void mlp_forward_shared(const Mlp* m, MlpWork* w, const float* inp, int B) {
+static void forward_shared(const Mlp* m, MlpWork* w, const float* inp, int B, int mean_only) {
     check_work(m, w);
     int E = m->n_members;
     assert(B >= 0 && (long)E * B <= w->max_rows);
@@ -306,10 +315,11 @@ void mlp_forward_shared(const Mlp* m, MlpWork* w, const float* inp, int B) {
     for (int e = 0; e < E; e++) w->in_off[e] = 0;
     w->rows = E * B;
     w->in_rows = B;
-    forward_plan(m, w, inp);
+    forward_plan(m, w, inp, mean_only);
 }
 
-void mlp_forward_grouped(const Mlp* m, MlpWork* w, const float* inp, const int* row_off) {
+static void forward_grouped(const Mlp* m, MlpWork* w, const float* inp, const int* row_off,
+                            int mean_only) {
     check_work(m, w);
     int E = m->n_members;
     assert(row_off[0] == 0 && row_off[E] <= w->max_rows);
@@ -319,7 +329,26 @@ void mlp_forward_grouped(const Mlp* m, MlpWork* w, const float* inp, const int* 
     }
     for (int e = 0; e < E; e++) w->in_off[e] = row_off[e];
     w->rows = w->in_rows = row_off[E];
-    forward_plan(m, w, inp);
+    forward_plan(m, w, inp, mean_only);
+}
+
+void mlp_forward(const Mlp* m, MlpWork* w, const float* inp, int B) {
+    forward_own(m, w, inp, B, 0);
+}
+void mlp_forward_shared(const Mlp* m, MlpWork* w, const float* inp, int B) {
+    forward_shared(m, w, inp, B, 0);
+}
+void mlp_forward_grouped(const Mlp* m, MlpWork* w, const float* inp, const int* row_off) {
+    forward_grouped(m, w, inp, row_off, 0);
+}
+void mlp_forward_mean(const Mlp* m, MlpWork* w, const float* inp, int B) {
+    forward_own(m, w, inp, B, 1);
+}
+void mlp_forward_shared_mean(const Mlp* m, MlpWork* w, const float* inp, int B) {
+    forward_shared(m, w, inp, B, 1);
+}
+void mlp_forward_grouped_mean(const Mlp* m, MlpWork* w, const float* inp, const int* row_off) {
+    forward_grouped(m, w, inp, row_off, 1);
 }
 
 // ==== backward ==================================================================
@@ -327,6 +356,7 @@ void mlp_forward_grouped(const Mlp* m, MlpWork* w, const float* inp, const int* 
 void mlp_backward(const Mlp* m, MlpWork* w, float* grad, float* dinp,
                   const float* dout, const float* dlogvar) {
     check_work(m, w);
+    assert(!w->mean_only);   // a _mean forward keeps no logvar pre-activations
     int L = m->n_layers, E = m->n_members, n_in = m->n_in;
     long rows = w->rows;
     if (rows <= 0) return;

@@ -95,6 +95,17 @@ void mlp_forward_shared(const Mlp* m, MlpWork* w, const float* inp, int B);
 // Output (N, n_out), same row order. Empty groups are allowed.
 void mlp_forward_grouped(const Mlp* m, MlpWork* w, const float* inp, const int* row_off);
 
+// Mean-only variants of the three forwards, for inference that never backpropagates
+// (CEM-MPC scores candidates with the members' mean predictions): a GAUSS head
+// computes only the first n_out columns of the last layer (the mean) and skips the
+// log-variance and its soft bounds, so mlp_work_logvar's contents are stale after
+// it and mlp_backward must not follow it. The mean equals the full forward's mean
+// to float rounding (the same dot products, a narrower sgemm). LINEAR heads: the
+// same as the full forward.
+void mlp_forward_mean(const Mlp* m, MlpWork* w, const float* inp, int B);
+void mlp_forward_shared_mean(const Mlp* m, MlpWork* w, const float* inp, int B);
+void mlp_forward_grouped_mean(const Mlp* m, MlpWork* w, const float* inp, const int* row_off);
+
 // Backward of the last forward made with w. dout (rows, n_out) is dL/d(output)
 // (dL/d mean for GAUSS); dlogvar (rows, n_out) is dL/d logvar (GAUSS only).
 // Adds into grad (n_params, params layout) and dinp (shape of that forward's inp:

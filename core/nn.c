@@ -119,7 +119,6 @@ void nn_linear_backward_naive(float* dinp, float* dweight, float* dbias,
 // libm); swish's backward recovers sigmoid(x) = out / x from the forward output
 // when given, so it needs no exp.
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 // e^x without a libm call, so loops over it vectorise (glibc's expf is scalar
 // unless -ffast-math, and fminf/fmaxf block vectorisation too, hence the
@@ -153,6 +152,8 @@ static inline float fast_expf(float x) {
     return x > 88.3f ? INFINITY : y;
 }
 
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
+
 // tanh without a libm call (vectorises): Cephes tanhf's odd polynomial for
 // |x| < 0.625, else 1 - 2 / (e^{2|x|} + 1) with the sign restored. Both are
 // computed and one selected, so the loop has no branch.
@@ -176,8 +177,47 @@ void nn_fast_tanh_test(float* out, const float* inp, long n) {
     for (long i = 0; i < n; i++) out[i] = fast_tanhf(inp[i]);
 }
 
-// softplus(x) = log(1 + e^x), written so neither branch overflows.
-static inline float softplusf(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
+// log(1 + u) for u in [0, 1] without a libm call (vectorises): Cephes logf's
+// polynomial for log(1 + f), f in [sqrt(1/2) - 1, sqrt(2) - 1]. Small u is used as f
+// directly (no rounding of 1 + u, so tiny u keep full relative precision); u above
+// sqrt(2) - 1 becomes 1 + u = 2 (1 + f) with f = (u - 1) / 2, exact in floats, and
+// adds ln 2 split hi + lo. NaN gives NaN.
+static inline float fast_log1pf_01(float u) {
+    float big = u > 0.41421356237f ? 1.0f : 0.0f;
+    float f = u > 0.41421356237f ? (u - 1.0f) * 0.5f : u;
+    float z = f * f;
+    float p = 7.0376836292e-2f;
+    p = p * f - 1.1514610310e-1f;
+    p = p * f + 1.1676998740e-1f;
+    p = p * f - 1.2420140846e-1f;
+    p = p * f + 1.4249322787e-1f;
+    p = p * f - 1.6668057665e-1f;
+    p = p * f + 2.0000714765e-1f;
+    p = p * f - 2.4999993993e-1f;
+    p = p * f + 3.3333331174e-1f;
+    float y = p * f * z + big * -2.12194440e-4f - 0.5f * z;
+    return f + y + big * 0.693359375f;
+}
+
+// softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), written so neither branch
+// overflows; fast_expf and fast_log1pf_01 keep it a straight-line vectorisable
+// expression within a few ulp of libm's log1pf(expf()) form (tests/test_nn.c).
+static inline float softplusf(float x) {
+    float ax = x < 0.0f ? -x : x;
+    float pos = x > 0.0f ? x : 0.0f;
+    float r = pos + fast_log1pf_01(fast_expf(-ax));
+    return x != x ? x : r;   // NaN in, NaN out
+}
+
+// Test hook: the libm form, the reference nn_softplus_forward is checked against.
+void nn_softplus_libm_test(float* out, const float* inp, long n);
+void nn_softplus_libm_test(float* out, const float* inp, long n) {
+    for (long i = 0; i < n; i++) out[i] = fmaxf(inp[i], 0.0f) + log1pf(expf(-fabsf(inp[i])));
+}
+
+void nn_softplus_forward(float* out, const float* inp, long n) {
+    for (long i = 0; i < n; i++) out[i] = softplusf(inp[i]);
+}
 
 void nn_act_forward(float* out, const float* inp, long n, NnAct act) {
     switch (act) {

@@ -46,6 +46,10 @@ void nn_act_forward(float* out, const float* inp, long n, NnAct act);
 void nn_act_backward(float* dinp, const float* dout, const float* inp,
                      const float* out, long n, NnAct act);
 
+// softplus: out (n) = log(1 + e^inp), vectorised (no libm call), within a few ulp of
+// log1pf(expf()); NaN in gives NaN. out may equal inp.
+void nn_softplus_forward(float* out, const float* inp, long n);
+
 // ---- Gaussian head with soft-bounded log-variance (PETS) -------------------
 // raw (B, 2D) = [mean | raw_logvar] per row. Per dimension j:
 //   logvar = max_logvar[j] - softplus(max_logvar[j] - raw_logvar)

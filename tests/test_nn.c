@@ -282,6 +282,7 @@ static void test_losses(void) {
 
 void nn_fast_exp_test(float* out, const float* inp, long n);   // nn.c test hooks
 void nn_fast_tanh_test(float* out, const float* inp, long n);
+void nn_softplus_libm_test(float* out, const float* inp, long n);
 
 static void test_fast_math(void) {
     enum { N = 200001 };
@@ -307,6 +308,33 @@ static void test_fast_math(void) {
     }
     printf("  fast_tanhf on [-20, 20]: max abs err %.3g, max rel err %.3g\n", wa, wr);
     CHECK(wa < 3e-7 && wr < 1e-6, "fast_tanhf err abs %g rel %g", wa, wr);
+    // softplus: against the double-precision log1p(exp(x)) and the libm float form
+    // it replaced; the whole range including the far tails (e^x, x).
+    for (long i = 0; i < N; i++) x[i] = -100.0f + 200.0f * (float)i / (N - 1);
+    float* yl = malloc(sizeof(float) * N);
+    nn_softplus_forward(y, x, N);
+    nn_softplus_libm_test(yl, x, N);
+    double sr = 0.0, sl = 0.0, sa = 0.0;
+    for (long i = 0; i < N; i++) {
+        double xd = x[i];
+        double t = xd > 0.0 ? xd + log1p(exp(-xd)) : log1p(exp(xd));
+        if (t < 1e-37) {   // below e^-85: flushed to 0 like fast_expf (libm: denormals)
+            sa = fmax(sa, fabs(y[i] - t));
+            continue;
+        }
+        sr = fmax(sr, fabs(y[i] - t) / t);
+        sl = fmax(sl, fabs((double)yl[i] - t) / t);
+    }
+    printf("  softplus on [-100, 100]: max rel err %.3g (libm form %.3g), "
+           "below 1e-37 max abs err %.3g\n", sr, sl, sa);
+    CHECK(sr < 1e-6 && sa < 1e-37, "nn_softplus_forward rel err %g abs err %g", sr, sa);
+    float sp[6] = {-1000.0f, -88.0f, 0.0f, 1e-8f, 1000.0f, NAN}, so[6];
+    nn_softplus_forward(so, sp, 6);
+    CHECK(so[0] == 0.0f && so[1] >= 0.0f && so[1] < 1e-37f &&
+              fabsf(so[2] - 0.69314718f) < 1e-7f && fabsf(so[3] - 0.69314719f) < 1e-7f &&
+              so[4] == 1000.0f && isnan(so[5]),
+          "softplus specials: %g %g %g %g %g %g", so[0], so[1], so[2], so[3], so[4], so[5]);
+    free(yl);
     free(x), free(y);
 }
 
