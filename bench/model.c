@@ -2,7 +2,7 @@
 // model.c -- benchmark of the learner's model side: one dynamics-ensemble training
 // epoch against the machine's sgemm peak, and CEM-MPC planning latency.
 //
-// Usage: bench_model [threads]   (OpenBLAS threads, default 1)
+// Usage: bench_model [threads] [cem]   (OpenBLAS threads, default 1; "cem": CEM only)
 // Sizes are the defaults: 8 members of 4 x 200 swish, obs 17 + act 6 -> 17 + 1
 // (learned reward), batch 256, 50k transitions (holdout 5000); CEM population 400,
 // 40 elites, 5 iterations, horizon 5, policy and Q 2 x 256 (half_cheetah shapes and
@@ -141,13 +141,14 @@ static void bench_cem(Rng* rng, int population, int iterations, int n_models, in
 
 int main(int argc, char** argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
+    int only_cem = argc > 2 && strcmp(argv[2], "cem") == 0;
     openblas_set_num_threads(threads > 0 ? threads : 1);
     Rng rng;
     rng_seed(&rng, 1);
     double peak = peak_sgemm(&rng, 2048);
     printf("sgemm peak (2048^3, %d thread%s): %.1f GFLOP/s\n", threads, threads == 1 ? "" : "s",
            peak);
-    bench_epoch(&rng, peak);
+    if (!only_cem) bench_epoch(&rng, peak);
     bench_cem(&rng, 400, 5, 1, 30);    // the default configuration
     bench_cem(&rng, 400, 1, 1, 50);    // one iteration of 400 samples
     bench_cem(&rng, 80, 5, 1, 50);     // 400 samples in all over 5 iterations

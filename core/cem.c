@@ -35,22 +35,23 @@ struct CemWork {
     int P, K, H, S, A;            // population, elites, horizon, obs, act
     int R;                        // rows: P * (members per iteration, at most)
     int M;                        // ensemble members
-    EnsStepWork* ew;              // model step work (R rows)
-    PolicyWork* pw;               // policy work (R rows)
-    QfWork* qw;                   // Q work (R rows)
+    MlpWork* mw;                  // model network work, mean-only forwards (R rows)
+    MlpWork* pmw;                 // policy network work (R rows)
+    MlpWork* qmw;                 // twin-Q network work (R rows)
     float* mean;                  // (H, A) sampling mean
     float* var;                   // (H, A) sampling variance
-    float* cand;                  // (P, H, A) candidate sequences
-    float* eps;                   // (P, H, A) standard normal draws
+    float* sd;                    // (H, A) sqrt(var) of the current iteration
+    float* cand;                  // (H, P, A) candidate sequences, time-major
+    float* eps;                   // (H, P, A) standard normal draws
+    float* xin;                   // (R, S + A) model inputs concat(s, a)
     float* s;                     // (R, S) states
     float* s2;                    // (R, S) next states
-    float* a;                     // (R, A) actions of one step / terminal actions
+    float* a;                     // (R, A) terminal actions
     float* r;                     // (R) rewards
     float* done;                  // (R) termination of s2
     float* alive;                 // (R) 1 until terminated
     float* J;                     // (R) objective per row
-    float* qout;                  // (2, R) twin Q values
-    int* member;                  // (R) member of each row
+    int row_off[ENS_MAX_MEMBERS + 1];   // model row groups of the current forward
     float* score;                 // (P) objective averaged over members
     int* top;                     // (K) elite candidates, best first
     float* acc1;                  // (H, A) elite sum
@@ -94,15 +95,17 @@ CemWork* cem_work_create(const CemConfig* cfg, const Ensemble* ens, const Policy
     w->R = w->P * k;
     if (w->R < w->M) w->R = w->M;   // the initial mean rollout uses one row per elite
     size_t R = (size_t)w->R, HA = (size_t)w->H * w->A, PHA = (size_t)w->P * HA;
-    w->ew = ens_step_work_create(ens, w->R);
-    w->pw = policy_work_create(pi, w->R);
-    w->qw = qf_work_create(q, w->R);
+    w->mw = mlp_work_create_infer(ens->net, w->R);
+    w->pmw = mlp_work_create_infer(pi->net, w->R);
+    w->qmw = mlp_work_create_infer(q->net, q->net->n_members * w->R);   // shared: E x R rows
     w->mean = malloc(sizeof(float) * HA);
     w->var = malloc(sizeof(float) * HA);
+    w->sd = malloc(sizeof(float) * HA);
     w->acc1 = malloc(sizeof(float) * HA);
     w->acc2 = malloc(sizeof(float) * HA);
     w->cand = malloc(sizeof(float) * PHA);
     w->eps = malloc(sizeof(float) * PHA);
+    w->xin = malloc(sizeof(float) * R * (size_t)(w->S + w->A));
     w->s = malloc(sizeof(float) * R * (size_t)w->S);
     w->s2 = malloc(sizeof(float) * R * (size_t)w->S);
     w->a = malloc(sizeof(float) * R * (size_t)w->A);
@@ -110,13 +113,11 @@ CemWork* cem_work_create(const CemConfig* cfg, const Ensemble* ens, const Policy
     w->done = malloc(sizeof(float) * R);
     w->alive = malloc(sizeof(float) * R);
     w->J = malloc(sizeof(float) * R);
-    w->qout = malloc(sizeof(float) * 2 * R);
-    w->member = malloc(sizeof(int) * R);
     w->score = malloc(sizeof(float) * (size_t)w->P);
     w->top = malloc(sizeof(int) * (size_t)w->K);
-    if (!w->ew || !w->pw || !w->qw || !w->mean || !w->var || !w->acc1 || !w->acc2 ||
-        !w->cand || !w->eps || !w->s || !w->s2 || !w->a || !w->r || !w->done || !w->alive ||
-        !w->J || !w->qout || !w->member || !w->score || !w->top) {
+    if (!w->mw || !w->pmw || !w->qmw || !w->mean || !w->var || !w->sd || !w->acc1 ||
+        !w->acc2 || !w->cand || !w->eps || !w->xin || !w->s || !w->s2 || !w->a || !w->r ||
+        !w->done || !w->alive || !w->J || !w->score || !w->top) {
         cem_work_free(w);
         return NULL;
     }
@@ -125,15 +126,17 @@ CemWork* cem_work_create(const CemConfig* cfg, const Ensemble* ens, const Policy
 
 void cem_work_free(CemWork* w) {
     if (!w) return;
-    ens_step_work_free(w->ew);
-    policy_work_free(w->pw);
-    qf_work_free(w->qw);
+    mlp_work_free(w->mw);
+    mlp_work_free(w->pmw);
+    mlp_work_free(w->qmw);
     free(w->mean);
     free(w->var);
+    free(w->sd);
     free(w->acc1);
     free(w->acc2);
     free(w->cand);
     free(w->eps);
+    free(w->xin);
     free(w->s);
     free(w->s2);
     free(w->a);
@@ -141,8 +144,6 @@ void cem_work_free(CemWork* w) {
     free(w->done);
     free(w->alive);
     free(w->J);
-    free(w->qout);
-    free(w->member);
     free(w->score);
     free(w->top);
     free(w);
@@ -150,23 +151,84 @@ void cem_work_free(CemWork* w) {
 
 static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
 
+// Row groups for the members in mem[0..k) (distinct, ascending), n rows each: member
+// mem[g] scores rows [g n, (g+1) n), the others none.
+static void set_groups(CemWork* w, const int* mem, int k, int n) {
+    int g = 0;
+    for (int e = 0; e <= w->M; e++) {
+        w->row_off[e] = g * n;
+        if (g < k && mem[g] == e) g++;
+    }
+}
+
+// Ascending copy of the distinct member indices in src (k of them): insertion sort.
+static void sorted_members(int* dst, const int* src, int k) {
+    for (int i = 0; i < k; i++) {
+        int v = src[i], pos = i;
+        while (pos > 0 && dst[pos - 1] > v) {
+            dst[pos] = dst[pos - 1];
+            pos--;
+        }
+        dst[pos] = v;
+    }
+}
+
+// One mean-prediction model step on rows [0, R) of w->xin (grouped by w->row_off):
+// s2 = s + target_mean + target_std * mu; r (learned reward) when r != NULL.
+static void model_step(CemWork* w, const Ensemble* ens, const float* s, float* s2, float* r,
+                       int R) {
+    const int S = w->S, D = ens->n_out;
+    mlp_forward_grouped_mean(ens->net, w->mw, w->xin, w->row_off);
+    const float* mu = mlp_work_out(w->mw);
+    const float* tm = ens->target_mean;
+    const float* ts = ens->target_std;
+    for (int row = 0; row < R; row++) {
+        const float* m = mu + (size_t)row * D;
+        const float* sr = s + (size_t)row * S;
+        float* s2r = s2 + (size_t)row * S;
+        for (int j = 0; j < S; j++) s2r[j] = sr[j] + tm[j] + ts[j] * m[j];
+        if (r) r[row] = tm[S] + ts[S] * m[S];
+    }
+}
+
+// a (B, A) = the policy's deterministic action at s (B, S): policy_forward with
+// eps = NULL (a = center + scale * tanh(mu)), on the mean-only network path.
+static void policy_act(CemWork* w, const Policy* pi, float* a, const float* s, int B) {
+    const int A = w->A;
+    mlp_forward_mean(pi->net, w->pmw, s, B);
+    const float* out = mlp_work_out(w->pmw);   // (B, 2A) [mu | log_std]
+    float scale[POLICY_MAX_ACT], center[POLICY_MAX_ACT];
+    for (int j = 0; j < A; j++) {
+        scale[j] = 0.5f * (pi->act_high[j] - pi->act_low[j]);
+        center[j] = 0.5f * (pi->act_high[j] + pi->act_low[j]);
+    }
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < A; j++)
+            a[(size_t)b * A + j] = center[j] + scale[j] * tanhf(out[(size_t)b * 2 * A + j]);
+}
+
 // mean_t = pi(s_t) along the ensemble-mean rollout: every elite predicts s_{t+1}
 // from the shared s_t, and s_{t+1} is their average.
 static void init_mean(CemWork* w, const Ensemble* ens, const Policy* pi, const float* obs) {
-    const int S = w->S, A = w->A, H = w->H;
+    const int S = w->S, A = w->A, H = w->H, n_in = S + A;
     int ne = ens->n_elites > 0 ? ens->n_elites : ens->net->n_members;
-    float* sm = w->s2;   // (S) mean state, in the first row of s2
+    int mem[ENS_MAX_MEMBERS], all[ENS_MAX_MEMBERS];
+    for (int g = 0; g < ne; g++) all[g] = ens->n_elites > 0 ? ens->elites[g] : g;
+    sorted_members(mem, all, ne);
+    set_groups(w, mem, ne, 1);
+    float* sm = w->s;   // (S) mean state, in the first row of s
     memcpy(sm, obs, sizeof(float) * (size_t)S);
     for (int t = 0; t < H; t++) {
-        policy_forward(pi, w->pw, w->mean + (size_t)t * A, NULL, sm, NULL, 1);
+        policy_act(w, pi, w->mean + (size_t)t * A, sm, 1);
         if (t == H - 1) break;
         for (int g = 0; g < ne; g++) {
-            memcpy(w->s + (size_t)g * S, sm, sizeof(float) * (size_t)S);
-            memcpy(w->a + (size_t)g * A, w->mean + (size_t)t * A, sizeof(float) * (size_t)A);
-            w->member[g] = ens->n_elites > 0 ? ens->elites[g] : g;
+            memcpy(w->xin + (size_t)g * n_in, sm, sizeof(float) * (size_t)S);
+            memcpy(w->xin + (size_t)g * n_in + S, w->mean + (size_t)t * A,
+                   sizeof(float) * (size_t)A);
+            if (g > 0) memcpy(w->s + (size_t)g * S, sm, sizeof(float) * (size_t)S);
         }
-        ens_step_forward(ens, w->ew, w->s2, NULL, w->s, w->a, w->member, NULL, ne);
-        for (int j = 0; j < S; j++) {   // row 0 of s2 becomes the average
+        model_step(w, ens, w->s, w->s2, NULL, ne);
+        for (int j = 0; j < S; j++) {   // row 0 of s becomes the average
             float acc = 0.0f;
             for (int g = 0; g < ne; g++) acc += w->s2[(size_t)g * S + j];
             sm[j] = acc / (float)ne;
@@ -174,20 +236,24 @@ static void init_mean(CemWork* w, const Ensemble* ens, const Policy* pi, const f
     }
 }
 
-// Score every candidate: w->score (P). Rows are member-major: row = g * P + i.
+// Score every candidate: w->score (P). Rows are member-major: row = g * P + i, the
+// members of this iteration in ascending index order (the grouped forward's order).
 static void score_candidates(const CemConfig* cfg, CemWork* w, const Ensemble* ens,
                              const Policy* pi, const QFunction* q, const SimRewardFn* rf,
                              const float* obs, int iter) {
-    const int S = w->S, A = w->A, H = w->H, P = w->P;
+    const int S = w->S, A = w->A, H = w->H, P = w->P, n_in = S + A;
     const int k = models_per_iter(cfg, ens);
     const int ne = ens->n_elites > 0 ? ens->n_elites : ens->net->n_members;
     const int R = P * k;
     const int known = rf && rf->reward;
+    const int term = rf && rf->terminated;
+    int mem[ENS_MAX_MEMBERS], pick[ENS_MAX_MEMBERS];
     for (int g = 0; g < k; g++) {
         int slot = (iter * k + g) % ne;
-        int m = ens->n_elites > 0 ? ens->elites[slot] : slot;
-        for (int i = 0; i < P; i++) w->member[g * P + i] = m;
+        pick[g] = ens->n_elites > 0 ? ens->elites[slot] : slot;
     }
+    sorted_members(mem, pick, k);
+    set_groups(w, mem, k, P);
     for (int row = 0; row < R; row++) {
         memcpy(w->s + (size_t)row * S, obs, sizeof(float) * (size_t)S);
         w->J[row] = 0.0f;
@@ -195,15 +261,25 @@ static void score_candidates(const CemConfig* cfg, CemWork* w, const Ensemble* e
     }
     float disc = 1.0f;
     for (int t = 0; t < H; t++) {
-        for (int row = 0; row < R; row++)
-            memcpy(w->a + (size_t)row * A, w->cand + ((size_t)(row % P) * H + t) * A,
-                   sizeof(float) * (size_t)A);
-        ens_step_forward(ens, w->ew, w->s2, known ? NULL : w->r, w->s, w->a, w->member, NULL, R);
-        if (known) rf->reward(w->r, w->s, w->a, w->s2, R);
-        if (rf && rf->terminated) rf->terminated(w->done, w->s2, R);
+        const float* at = w->cand + (size_t)t * P * A;   // (P, A) actions of step t
         for (int row = 0; row < R; row++) {
-            w->J[row] += disc * w->alive[row] * w->r[row];
-            if (rf && rf->terminated && w->done[row] != 0.0f) w->alive[row] = 0.0f;
+            float* x = w->xin + (size_t)row * n_in;
+            memcpy(x, w->s + (size_t)row * S, sizeof(float) * (size_t)S);
+            memcpy(x + S, at + (size_t)(row % P) * A, sizeof(float) * (size_t)A);
+        }
+        model_step(w, ens, w->s, w->s2, known ? NULL : w->r, R);
+        if (known)
+            for (int g = 0; g < k; g++)
+                rf->reward(w->r + (size_t)g * P, w->s + (size_t)g * P * S, at,
+                           w->s2 + (size_t)g * P * S, P);
+        if (term) {
+            rf->terminated(w->done, w->s2, R);
+            for (int row = 0; row < R; row++) {
+                w->J[row] += disc * w->alive[row] * w->r[row];
+                if (w->done[row] != 0.0f) w->alive[row] = 0.0f;
+            }
+        } else {
+            for (int row = 0; row < R; row++) w->J[row] += disc * w->r[row];
         }
         float* tmp = w->s;   // s <- s2
         w->s = w->s2;
@@ -211,10 +287,17 @@ static void score_candidates(const CemConfig* cfg, CemWork* w, const Ensemble* e
         disc *= cfg->gamma;
     }
     // Terminal value gamma^h min_j Q_j(s_h, pi(s_h)), deterministic policy action.
-    policy_forward(pi, w->pw, w->a, NULL, w->s, NULL, R);
-    qf_forward(q, w->qw, w->qout, w->s, w->a, R);
+    // The twin Qs (qf_forward: both members on concat(s, a)) read xin.
+    policy_act(w, pi, w->a, w->s, R);
     for (int row = 0; row < R; row++) {
-        float qmin = fminf(w->qout[row], w->qout[R + row]);
+        float* x = w->xin + (size_t)row * n_in;
+        memcpy(x, w->s + (size_t)row * S, sizeof(float) * (size_t)S);
+        memcpy(x + S, w->a + (size_t)row * A, sizeof(float) * (size_t)A);
+    }
+    mlp_forward_shared_mean(q->net, w->qmw, w->xin, R);
+    const float* qout = mlp_work_out(w->qmw);   // (2R, 1), member-major
+    for (int row = 0; row < R; row++) {
+        float qmin = fminf(qout[row], qout[R + row]);
         w->J[row] += disc * w->alive[row] * qmin;
     }
     for (int i = 0; i < P; i++) {
@@ -265,28 +348,34 @@ int cem_plan(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy
         }
 
     for (int it = 0; it < cfg->iterations; it++) {
-        // Candidates: 0 = the mean itself, the rest clip(mean + std * eps).
+        // Candidates (time-major): 0 = the mean itself, the rest clip(mean + std * eps).
         rng_normal_fill(rng, w->eps, (long)P * H * A);
-        for (int i = 0; i < P; i++)
-            for (int t = 0; t < H; t++)
+        for (int k = 0; k < H * A; k++) w->sd[k] = sqrtf(w->var[k]);
+        for (int t = 0; t < H; t++) {
+            const float* m = w->mean + (size_t)t * A;
+            const float* sd = w->sd + (size_t)t * A;
+            float* c = w->cand + (size_t)t * P * A;
+            const float* ep = w->eps + (size_t)t * P * A;
+            memcpy(c, m, sizeof(float) * (size_t)A);
+            for (int i = 1; i < P; i++)
                 for (int j = 0; j < A; j++) {
-                    size_t c = ((size_t)i * H + t) * A + j;
-                    float m = w->mean[t * A + j];
-                    float x = i == 0 ? m : m + sqrtf(w->var[t * A + j]) * w->eps[c];
-                    w->cand[c] = clampf(x, lo[j], hi[j]);
+                    size_t ij = (size_t)i * A + j;
+                    c[ij] = clampf(m[j] + sd[j] * ep[ij], lo[j], hi[j]);
                 }
+        }
         score_candidates(cfg, w, ens, pi, q, rf, obs, it);
         select_top(w, K);
         // Refit with momentum; cap the variance inside the bounds.
         memset(w->acc1, 0, sizeof(float) * (size_t)H * A);
         memset(w->acc2, 0, sizeof(float) * (size_t)H * A);
-        for (int e = 0; e < K; e++) {
-            const float* c = w->cand + (size_t)w->top[e] * H * A;
-            for (int k = 0; k < H * A; k++) {
-                w->acc1[k] += c[k];
-                w->acc2[k] += c[k] * c[k];
+        for (int e = 0; e < K; e++)
+            for (int t = 0; t < H; t++) {
+                const float* c = w->cand + ((size_t)t * P + w->top[e]) * A;
+                for (int j = 0; j < A; j++) {
+                    w->acc1[t * A + j] += c[j];
+                    w->acc2[t * A + j] += c[j] * c[j];
+                }
             }
-        }
         for (int t = 0; t < H; t++)
             for (int j = 0; j < A; j++) {
                 int k = t * A + j;
