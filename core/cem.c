@@ -324,18 +324,45 @@ static void select_top(CemWork* w, int K) {
     }
 }
 
-int cem_plan(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy* pi,
-             const QFunction* q, const SimRewardFn* rf, const float* obs, Rng* rng,
-             float* act) {
-    const int S = w->S, A = w->A, H = w->H, P = w->P;
+// 0 when cem_plan / cem_score can run with these arguments, else -EINVAL.
+static int check_args(const CemConfig* cfg, const CemWork* w, const Ensemble* ens,
+                      const Policy* pi, const QFunction* q, const SimRewardFn* rf,
+                      const float* obs) {
+    const int S = w->S, A = w->A;
     for (int j = 0; j < S; j++)
         if (!isfinite(obs[j])) return -EINVAL;
-    if (cfg->population != P || cfg->horizon != H || cfg->n_elites > w->K ||
+    if (cfg->population != w->P || cfg->horizon != w->H || cfg->n_elites > w->K ||
         cfg->n_elites < 1 || ens->obs_dim != S || ens->act_dim != A ||
-        ens->net->n_members != w->M || (long)P * models_per_iter(cfg, ens) > w->R)
+        ens->net->n_members != w->M || (long)w->P * models_per_iter(cfg, ens) > w->R ||
+        pi->obs_dim != S || pi->act_dim != A || q->obs_dim != S || q->act_dim != A)
         return -EINVAL;
     if (!(rf && rf->reward) && !ens->learn_reward) return -EINVAL;   // no reward source
     if (rf && rf->reward && rf->obs_dim != S) return -EINVAL;
+    return 0;
+}
+
+int cem_score(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy* pi,
+              const QFunction* q, const SimRewardFn* rf, const float* obs, const float* seqs,
+              int iter, float* score) {
+    int rc = check_args(cfg, w, ens, pi, q, rf, obs);
+    if (rc) return rc;
+    if (iter < 0) return -EINVAL;
+    const int A = w->A, H = w->H, P = w->P;
+    for (int i = 0; i < P; i++)   // (P, H, A) -> time-major (H, P, A)
+        for (int t = 0; t < H; t++)
+            memcpy(w->cand + ((size_t)t * P + i) * A, seqs + ((size_t)i * H + t) * A,
+                   sizeof(float) * (size_t)A);
+    score_candidates(cfg, w, ens, pi, q, rf, obs, iter);
+    memcpy(score, w->score, sizeof(float) * (size_t)P);
+    return 0;
+}
+
+int cem_plan(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy* pi,
+             const QFunction* q, const SimRewardFn* rf, const float* obs, Rng* rng,
+             float* act) {
+    const int A = w->A, H = w->H, P = w->P;
+    int rc = check_args(cfg, w, ens, pi, q, rf, obs);
+    if (rc) return rc;
     const int K = cfg->n_elites;
     const float* lo = pi->act_low;
     const float* hi = pi->act_high;

@@ -46,5 +46,12 @@ void cem_work_free(CemWork* w);                 // Nullable: w
 int cem_plan(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy* pi,
              const QFunction* q, const SimRewardFn* rf, const float* obs, Rng* rng,
              float* act);
+// The objective J of given sequences seqs (population, horizon, act_dim) from obs, as
+// cem_plan's iteration iter scores its candidates (members rotating with iter; NaN
+// or Inf J gives -FLT_MAX): score (population). For tests and diagnostics; no
+// allocation. Returns 0, or -EINVAL as cem_plan.
+int cem_score(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy* pi,
+              const QFunction* q, const SimRewardFn* rf, const float* obs, const float* seqs,
+              int iter, float* score);
 
 #endif

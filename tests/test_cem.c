@@ -6,7 +6,9 @@
 // written here. Checks: CEM finds the optimum first action that the policy's own
 // action misses; the terminal value is min(Q1, Q2); the learned-reward path; same
 // seed -> same action; NaN obs -> -EINVAL; cem_plan allocates nothing (malloc and
-// friends are wrapped at link time, tests/learner_model.cmake).
+// friends are wrapped at link time, tests/learner_model.cmake). On default-sized
+// networks, cem_score (the batched, mean-only scoring) equals a row-by-row
+// reference built from the public one-row paths, with and without termination.
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -198,7 +200,175 @@ static void test_cem_plan_learned_reward(void) {
     ens_free(e);
 }
 
+// ---- cem_score against a row-by-row reference on default-sized networks ------------
+// The reference runs each (candidate, member) through the public one-row paths:
+// ens_step_forward (eps NULL: the mean prediction), the reward, policy_forward
+// (eps NULL), qf_forward. cem_score batches them on the mean-only feature-major
+// path; the objectives must agree to float rounding. Sizes: obs 17, act 6, 5
+// members of 4 x 200 swish with a learned reward, policy and twin Q 2 x 256 relu.
+#define BS 17
+#define BA 6
+static float g_term_at;   // |s2[1]| above this terminates
+static void r_big(float* r, const float* s, const float* a, const float* s2, int B) {
+    for (int b = 0; b < B; b++) {
+        float c = 0.0f;
+        for (int j = 0; j < BA; j++) c += a[b * BA + j] * a[b * BA + j];
+        r[b] = s2[b * BS] - 0.5f * s[b * BS + 2] - 0.1f * c;
+    }
+}
+static void t_big(float* done, const float* s2, int B) {
+    for (int b = 0; b < B; b++) done[b] = fabsf(s2[b * BS + 1]) > g_term_at ? 1.0f : 0.0f;
+}
+static const SimRewardFn RF_BIG = {"big", BS, BA, 1, r_big, NULL, t_big};
+
+static void ref_score(const CemConfig* cfg, const Ensemble* e, const Policy* pi,
+                      const QFunction* q, const SimRewardFn* rf, const float* obs,
+                      const float* seqs, int iter, float* out, int* n_term) {
+    EnsStepWork* ew = ens_step_work_create(e, 1);
+    PolicyWork* pw = policy_work_create(pi, 1);
+    QfWork* qw = qf_work_create(q, 1);
+    int ne = e->n_elites, P = cfg->population, H = cfg->horizon;
+    int k = cfg->n_models <= 0 || cfg->n_models > ne ? ne : cfg->n_models;
+    *n_term = 0;
+    for (int i = 0; i < P; i++) {
+        double acc = 0.0;
+        for (int g = 0; g < k; g++) {
+            int m = e->elites[(iter * k + g) % ne];
+            float st[BS], s2[BS], r, done = 0.0f, aT[BA], qv[2];
+            memcpy(st, obs, sizeof st);
+            float J = 0.0f, alive = 1.0f, disc = 1.0f;
+            for (int t = 0; t < H; t++) {
+                const float* a = seqs + ((size_t)i * H + t) * BA;
+                ens_step_forward(e, ew, s2, &r, st, a, &m, NULL, 1);
+                if (rf) rf->reward(&r, st, a, s2, 1);
+                J += disc * alive * r;
+                if (rf && rf->terminated) rf->terminated(&done, s2, 1);
+                if (done != 0.0f && alive != 0.0f) alive = 0.0f, ++*n_term;
+                memcpy(st, s2, sizeof st);
+                disc *= cfg->gamma;
+            }
+            policy_forward(pi, pw, aT, NULL, st, NULL, 1);
+            qf_forward(q, qw, qv, st, aT, 1);
+            J += disc * alive * fminf(qv[0], qv[1]);
+            acc += J;
+        }
+        out[i] = (float)(acc / k);
+    }
+    ens_step_work_free(ew);
+    policy_work_free(pw);
+    qf_work_free(qw);
+}
+
+static void test_cem_score_matches_reference(void) {
+    Rng rng;
+    rng_seed(&rng, 77);
+    Ensemble* e = ens_create(BS, BA, 5, 4, 200, NN_ACT_SWISH, 1, &rng);
+    for (int j = 0; j < e->n_out; j++) {   // non-trivial (de)normalisation
+        e->target_mean[j] = 0.01f * (float)(j - 8);
+        e->target_std[j] = 0.05f + 0.01f * (float)j;
+    }
+    for (int i = 0; i < BS + BA; i++) {
+        e->net->in_mean[i] = 0.1f * (float)(i % 5) - 0.2f;
+        e->net->in_std[i] = 0.5f + 0.1f * (float)(i % 4);
+    }
+    e->n_elites = 3;   // unsorted on purpose: iterations pick members out of order
+    e->elites[0] = 4, e->elites[1] = 0, e->elites[2] = 2;
+    int hidden[2] = {256, 256};
+    float lo[BA] = {-2.0f, -1.0f, -1.0f, 0.0f, -0.5f, -3.0f};
+    float hi[BA] = {1.0f, 1.0f, 2.0f, 1.0f, 0.5f, 3.0f};
+    Policy* pi = policy_create(BS, BA, 2, hidden, NN_ACT_RELU, lo, hi, &rng);
+    QFunction* q = qf_create(BS, BA, 2, hidden, NN_ACT_RELU, &rng);
+    CemConfig cfg;
+    cem_config_default(&cfg);
+    cfg.population = 37;   // not a multiple of 16: padded columns
+    cfg.n_elites = 5;
+    cfg.horizon = 4;
+    cfg.n_models = 0;      // work sized for all elites
+    CemWork* w = cem_work_create(&cfg, e, pi, q);
+    CHECK(e && pi && q && w, "setup");
+    float obs[BS], seqs[37 * 4 * BA], got[37], want[37];
+    rng_normal_fill(&rng, obs, BS);
+    for (int i = 0; i < 37 * 4; i++)
+        for (int j = 0; j < BA; j++)
+            seqs[i * BA + j] = lo[j] + (hi[j] - lo[j]) * rng_uniform(&rng);
+    // Termination threshold: the median |s2[1]| after one step of the first member.
+    {
+        EnsStepWork* ew = ens_step_work_create(e, 37);
+        float s0[37 * BS], s1[37 * BS], a0[37 * BA], v[37];
+        int mem[37];
+        for (int i = 0; i < 37; i++) {
+            memcpy(s0 + i * BS, obs, sizeof obs);
+            memcpy(a0 + i * BA, seqs + (size_t)i * 4 * BA, sizeof(float) * BA);
+            mem[i] = 4;
+        }
+        ens_step_forward(e, ew, s1, NULL, s0, a0, mem, NULL, 37);
+        for (int i = 0; i < 37; i++) v[i] = fabsf(s1[i * BS + 1]);
+        for (int i = 1; i < 37; i++)   // insertion sort
+            for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+                float t = v[j];
+                v[j] = v[j - 1], v[j - 1] = t;
+            }
+        g_term_at = v[18];
+        ens_step_work_free(ew);
+    }
+    struct { int n_models, iter; const SimRewardFn* rf; } cases[4] = {
+        {2, 1, &RF_BIG},   // members elites[2], elites[0] = 2, 4
+        {1, 2, &RF_BIG},   // member elites[2] = 2
+        {0, 0, &RF_BIG},   // all three elites
+        {2, 0, NULL},      // learned reward, no termination
+    };
+    for (int c = 0; c < 4; c++) {
+        cfg.n_models = cases[c].n_models;
+        int nt = 0;
+        g_allocs = 0;
+        g_count_allocs = 1;
+        int rc = cem_score(&cfg, w, e, pi, q, cases[c].rf, obs, seqs, cases[c].iter, got);
+        g_count_allocs = 0;
+        CHECK(rc == 0 && g_allocs == 0, "cem_score rc %d allocs %d", rc, g_allocs);
+        ref_score(&cfg, e, pi, q, cases[c].rf, obs, seqs, cases[c].iter, want, &nt);
+        double worst = 0.0, scale = 0.0;
+        for (int i = 0; i < 37; i++) {
+            worst = fmax(worst, fabs((double)got[i] - want[i]));
+            scale = fmax(scale, fabs((double)want[i]));
+        }
+        printf("  cem_score vs reference (n_models %d, iter %d, %s): max |diff| %.3g of %.3g, "
+               "%d terminations\n", cases[c].n_models, cases[c].iter,
+               cases[c].rf ? "reward fn" : "learned reward", worst, scale, nt);
+        CHECK(worst <= 1e-4 * (scale + 1.0), "cem_score == reference (case %d): %g", c, worst);
+        if (cases[c].rf) CHECK(nt > 0 && nt < 37 * 3, "some, not all, rows terminate: %d", nt);
+        CHECK(scale > 1e-3, "objective not trivially zero (case %d)", c);
+    }
+    // Bad input is refused like cem_plan.
+    float bad[BS];
+    memcpy(bad, obs, sizeof bad);
+    bad[3] = NAN;
+    CHECK(cem_score(&cfg, w, e, pi, q, &RF_BIG, bad, seqs, 0, got) == -EINVAL, "NaN obs");
+    CHECK(cem_score(&cfg, w, e, pi, q, &RF_BIG, obs, seqs, -1, got) == -EINVAL, "iter < 0");
+
+    // init_std 0: every candidate is the mean, so one iteration returns the policy's
+    // own deterministic action up to the elite average's rounding (checks CEM's policy
+    // path against policy_forward). More iterations would refit a rounding-sized
+    // variance and drift by ~1e-5.
+    cfg.n_models = 1;
+    cfg.init_std = 0.0f;
+    cfg.iterations = 1;
+    float act[BA], pa[BA];
+    int rc = cem_plan(&cfg, w, e, pi, q, &RF_BIG, obs, &rng, act);
+    PolicyWork* pw = policy_work_create(pi, 1);
+    policy_forward(pi, pw, pa, NULL, obs, NULL, 1);
+    double dmax = 0.0;
+    for (int j = 0; j < BA; j++) dmax = fmax(dmax, fabs((double)act[j] - pa[j]));
+    printf("  init_std 0: plan vs policy action max |diff| %.3g\n", dmax);
+    CHECK(rc == 0 && dmax < 1e-5, "init_std 0 -> policy action (%g)", dmax);
+    policy_work_free(pw);
+    cem_work_free(w);
+    qf_free(q);
+    policy_free(pi);
+    ens_free(e);
+}
+
 int main(void) {
+    test_cem_score_matches_reference();
     test_cem_plan_finds_reward_optimum();
     test_cem_plan_terminal_value_is_min_q();
     test_cem_plan_learned_reward();

@@ -365,6 +365,65 @@ static void test_mean_only(void) {
     mlp_work_free(w), mlp_work_free(w2), mlp_free(m), mlp_free(m2);
 }
 
+// mlp_work_create_infer: the _mean forwards on the feature-major (AVX-512 where the
+// CPU has it) path agree with the full sgemm forwards to float rounding: GAUSS and
+// LINEAR heads, odd widths (W row tails, 16-column padding), B = 1, uneven and
+// empty groups, shared input; a full forward on such a work still works.
+static void check_infer(const char* name, int E, int L, const int* sizes, NnAct act,
+                        MlpHead head, int B) {
+    Mlp* m = mlp_create(E, L, sizes, act, head);
+    mlp_init(m, &rng);
+    for (long i = 0; i < m->n_params; i++) m->params[i] += 0.01f * (float)((i % 7) - 3);
+    set_norm(m);
+    int D = m->n_out, n_in = m->n_in;
+    MlpWork* wf = mlp_work_create(m, E * B);
+    MlpWork* wi = mlp_work_create_infer(m, E * B);
+    CHECK(wf && wi, "%s: works", name);
+    float* x = randn((long)E * B * n_in, 2.0f, 0.3f);
+    long n = (long)E * B * D;
+    float* ref = malloc(sizeof(float) * n);
+    double worst = 0.0;
+    for (int mode = 0; mode < 3; mode++) {
+        int ro[17];   // grouped: uneven groups (B + e rows), member 1 empty, the last the rest
+        ro[0] = 0;
+        for (int e = 0; e < E; e++) ro[e + 1] = e == 1 ? ro[e] : (e == E - 1 ? E * B : ro[e] + B + e);
+        if (ro[E - 1] > E * B) ro[E - 1] = E * B;
+        for (int e = 1; e < E; e++)
+            if (ro[e] > ro[E]) ro[e] = ro[E];
+        if (mode == 0) mlp_forward(m, wf, x, B), mlp_forward_mean(m, wi, x, B);
+        if (mode == 1) mlp_forward_shared(m, wf, x, B), mlp_forward_shared_mean(m, wi, x, B);
+        if (mode == 2) mlp_forward_grouped(m, wf, x, ro), mlp_forward_grouped_mean(m, wi, x, ro);
+        int rows = mlp_work_rows(wf);
+        CHECK(mlp_work_rows(wi) == rows, "%s: rows (mode %d)", name, mode);
+        memcpy(ref, mlp_work_out(wf), sizeof(float) * (size_t)rows * D);
+        double d = rel_diff(mlp_work_out(wi), ref, (long)rows * D);
+        worst = fmax(worst, d);
+        CHECK(d < 1e-5, "%s: infer mean == forward mean (mode %d): %g", name, mode, d);
+        // the same work, full forward: bitwise the plain work's result
+        if (mode == 0) mlp_forward(m, wi, x, B);
+        if (mode == 1) mlp_forward_shared(m, wi, x, B);
+        if (mode == 2) mlp_forward_grouped(m, wi, x, ro);
+        CHECK(memcmp(mlp_work_out(wi), ref, sizeof(float) * (size_t)rows * D) == 0,
+              "%s: full forward on an infer work (mode %d)", name, mode);
+    }
+    printf("  infer-work mean-only vs sgemm forward (%s, B=%d): max rel diff %.3g\n", name, B,
+           worst);
+    free(x), free(ref);
+    mlp_work_free(wf), mlp_work_free(wi), mlp_free(m);
+}
+
+static void test_infer_work(void) {
+    int a[6] = {23, 200, 200, 200, 200, 36};   // the dynamics model
+    check_infer("23-4x200-36 swish gauss E=3", 3, 5, a, NN_ACT_SWISH, MLP_HEAD_GAUSS, 70);
+    int b[4] = {17, 256, 256, 12};             // the policy
+    check_infer("17-256-256-12 relu linear E=1", 1, 3, b, NN_ACT_RELU, MLP_HEAD_LINEAR, 45);
+    int c[4] = {23, 256, 256, 1};              // the twin Qs
+    check_infer("23-256-256-1 relu linear E=2", 2, 3, c, NN_ACT_RELU, MLP_HEAD_LINEAR, 33);
+    int d[3] = {5, 13, 6};                     // odd widths everywhere, tanh
+    check_infer("5-13-6 tanh gauss E=4", 4, 2, d, NN_ACT_TANH, MLP_HEAD_GAUSS, 1);
+    check_infer("5-13-6 tanh gauss E=4", 4, 2, d, NN_ACT_TANH, MLP_HEAD_GAUSS, 17);
+}
+
 int main(void) {
     rng_seed(&rng, 2024);
     test_layout();
@@ -372,5 +431,6 @@ int main(void) {
     test_chain();
     test_modes_and_infer1();
     test_mean_only();
+    test_infer_work();
     return test_summary("test_mlp");
 }
