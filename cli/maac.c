@@ -3,7 +3,7 @@
 //
 //   maac train --plant half_cheetah --steps 50000 --seed 0 --out runs/hc0
 //              [--config FILE] [--eval-every N] [--eval-episodes N] [--<setting> VALUE]...
-//   maac eval  --policy FILE --plant P [--episodes N] [--seed S]
+//   maac eval  --policy FILE [--plant P] [--episodes N] [--seed S]
 //              [--mpc --learner FILE]
 //   maac config --plant P          print the resolved default settings (INI)
 //
@@ -39,7 +39,7 @@ static void usage(FILE* f) {
             "             [--eval-every N] [--eval-episodes N] [--quiet] [--<setting> VALUE]...\n"
             "             ablations: --sac (H=0) --no-steve --single-sample --real-only\n"
             "                        --no-entropy --mpc --learned-reward\n"
-            "  maac eval  --policy FILE --plant P [--episodes N] [--seed S] [--max-steps N]\n"
+            "  maac eval  --policy FILE [--plant P] [--episodes N] [--seed S] [--max-steps N]\n"
             "             [--mpc --learner FILE]\n"
             "  maac config --plant P [--config FILE] [--<setting> VALUE]...\n"
             "settings are the fields printed by `maac config` (e.g. --horizon 4 --lr-q 3e-4\n"
@@ -104,8 +104,10 @@ typedef struct {
 } CliOpts;
 
 // Resolve settings; fills cfg and o. 0 or -EINVAL (message printed).
-static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o) {
+static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const char* dflt_plant) {
     char plant[48] = "";
+    if (dflt_plant)
+        snprintf(plant, sizeof(plant), "%s", dflt_plant);
     const char* config = find_opt(argc, argv, "--config");
     const char* pl = find_opt(argc, argv, "--plant");
     if (config && !pl && ini_parse(config, ini_plant_cb, plant) < 0) {
@@ -194,7 +196,7 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o) {
 static int cmd_train(int argc, char** argv) {
     LearnerConfig cfg;
     CliOpts co;
-    if (parse(argc, argv, &cfg, &co) != 0)
+    if (parse(argc, argv, &cfg, &co, NULL) != 0)
         return 2;
     TrainOpts o;
     train_opts_default(&o);
@@ -237,7 +239,15 @@ static int cmd_train(int argc, char** argv) {
 static int cmd_eval(int argc, char** argv) {
     LearnerConfig cfg;
     CliOpts co;
-    if (parse(argc, argv, &cfg, &co) != 0)
+    char dflt[CKPT_NAME_LEN] = "";
+    const char* ppath = find_opt(argc, argv, "--policy");
+    if (!find_opt(argc, argv, "--plant") && ppath) {   // the plant the policy was trained on
+        Policy* p0 = policy_load(ppath, NULL);
+        if (p0)
+            snprintf(dflt, sizeof(dflt), "%s", p0->plant);
+        policy_free(p0);
+    }
+    if (parse(argc, argv, &cfg, &co, dflt[0] ? dflt : NULL) != 0)
         return 2;
     MaacErr me = {""};
     Policy* pi = NULL;
@@ -297,7 +307,7 @@ out:
 static int cmd_config(int argc, char** argv) {
     LearnerConfig cfg;
     CliOpts co;
-    if (parse(argc, argv, &cfg, &co) != 0)
+    if (parse(argc, argv, &cfg, &co, NULL) != 0)
         return 2;
     printf("[learner]\n");
     learner_config_print(&cfg, stdout);

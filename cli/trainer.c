@@ -54,8 +54,9 @@ int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const Q
     if (ens && qf && cem) {
         rf = sim_reward_fn(sp->name);
         cw = cem_work_create(cem, ens, pi, qf);
-        if (!rf || !cw) {
-            r = rf ? -ENOMEM : -EINVAL;
+        if (!rf || !cw) {   // no reward function, or a CEM config it refuses
+            r = (!rf || cem->n_elites > cem->population || cem->n_elites < 1) ? -EINVAL
+                                                                                : -ENOMEM;
             goto out;
         }
     }

@@ -287,6 +287,10 @@ int learner_config_check(const LearnerConfig* c, MaacErr* reterr) {
         return maac_err(reterr, -EINVAL, "rollout lengths must be >= 0");
     if (c->env_capacity < 1 || c->model_capacity < 0)
         return maac_err(reterr, -EINVAL, "bad buffer capacities");
+    if (c->mpc_eval && (c->cem.n_elites < 1 || c->cem.n_elites > c->cem.population ||
+                        c->cem.horizon < 1 || c->cem.iterations < 1))
+        return maac_err(reterr, -EINVAL, "CEM needs 1 <= cem.n_elites <= cem.population, "
+                                         "cem.horizon >= 1 and cem.iterations >= 1");
     if (c->rollout_chunk < 1 || c->model_batch < 1 || c->model_max_epochs < 1)
         return maac_err(reterr, -EINVAL, "rollout_chunk, model_batch and model_max_epochs "
                                          "must be >= 1");
