@@ -3,8 +3,8 @@
 // within 5,000 env steps for seed 0 (the small-plant defaults of learner_config.c).
 //
 // Deterministic evaluation (5 episodes, tanh(mu)) every 250 env steps on a separate
-// plant instance; the run stops at the first evaluation that reaches 950. Labelled
-// "slow" (a minute or more on two cores; ASan would take much longer).
+// plant instance; the run stops at the first evaluation that reaches 950 (at 2000 env
+// steps, about 8 s; 35 s under ASan+UBSan, so not labelled slow).
 #include <stdio.h>
 
 #include "cli/trainer.h"
