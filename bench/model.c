@@ -2,11 +2,13 @@
 // model.c -- benchmark of the learner's model side: one dynamics-ensemble training
 // epoch against the machine's sgemm peak, and CEM-MPC planning latency.
 //
-// Usage: bench_model [threads] [cem]   (OpenBLAS threads, default 1; "cem": CEM only)
+// Usage: bench_model [threads] [cem|pass]   (OpenBLAS threads, default 1; "cem": CEM
+// only; "pass": 1000 one-iteration plans only, for profiling)
 // Sizes are the defaults: 8 members of 4 x 200 swish, obs 17 + act 6 -> 17 + 1
 // (learned reward), batch 256, 50k transitions (holdout 5000); CEM population 400,
 // 40 elites, 5 iterations, horizon 5, policy and Q 2 x 256 (half_cheetah shapes and
-// reward). The epoch time is t(ens_train, 1 epoch) - t(ens_train, 0 epochs), i.e.
+// reward), and one model forward of 400 rows on the three forward paths. The epoch
+// time is t(ens_train, 1 epoch) - t(ens_train, 0 epochs), i.e.
 // the minibatch passes plus that epoch's holdout evaluation. FLOPs: 2*C*OC per row
 // per linear layer forward, twice that backward (d-input and d-weight); the
 // backward's unused first-layer d-input is not counted. Prints figures only.
@@ -139,9 +141,51 @@ static void bench_cem(Rng* rng, int population, int iterations, int n_models, in
     ens_free(e);
 }
 
+// One model step's network forward for 400 rows of one member (the CEM's batch):
+// the full forward (sgemm, mean + log-variance), the mean-only forward on a plain
+// work (sgemm) and on an mlp_work_create_infer work (AVX-512 where available).
+static void bench_forward(Rng* rng, int reps) {
+    const int S = 17, A = 6, B = 400;
+    Ensemble* e = ens_create(S, A, 8, 4, 200, NN_ACT_SWISH, 0, rng);
+    MlpWork* wp = mlp_work_create(e->net, B);
+    MlpWork* wi = mlp_work_create_infer(e->net, B);
+    float* x = malloc(sizeof(float) * B * (S + A));
+    double* lat = malloc(sizeof(double) * (size_t)reps);
+    if (!e || !wp || !wi || !x || !lat) {
+        printf("forward: setup failed\n");
+        return;
+    }
+    rng_normal_fill(rng, x, (long)B * (S + A));
+    int ro[9] = {0, 0, 0, B, B, B, B, B, B};   // member 2 takes every row
+    const char* name[3] = {"full (sgemm)", "mean-only (sgemm)", "mean-only (infer work)"};
+    double flops = 2.0 * B * (23 * 200 + 3 * 200 * 200 + 200 * 18);
+    for (int mode = 0; mode < 3; mode++) {
+        for (int i = 0; i < reps + 5; i++) {
+            double t0 = now_s();
+            if (mode == 0) mlp_forward_grouped(e->net, wp, x, ro);
+            if (mode == 1) mlp_forward_grouped_mean(e->net, wp, x, ro);
+            if (mode == 2) mlp_forward_grouped_mean(e->net, wi, x, ro);
+            if (i >= 5) lat[i - 5] = now_s() - t0;
+        }
+        qsort(lat, (size_t)reps, sizeof(double), cmp_double);
+        printf("model forward, %d rows, 4x200 swish gauss, %s: p50 %.3f ms (%.0f GFLOP/s)\n", B,
+               name[mode], 1e3 * lat[reps / 2], flops / lat[reps / 2] * 1e-9);
+    }
+    free(x), free(lat);
+    mlp_work_free(wp), mlp_work_free(wi);
+    ens_free(e);
+}
+
 int main(int argc, char** argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     int only_cem = argc > 2 && strcmp(argv[2], "cem") == 0;
+    if (argc > 2 && strcmp(argv[2], "pass") == 0) {   // one-iteration plans only (for perf)
+        openblas_set_num_threads(threads > 0 ? threads : 1);
+        Rng r1;
+        rng_seed(&r1, 1);
+        bench_cem(&r1, 400, 1, 1, 1000);
+        return 0;
+    }
     openblas_set_num_threads(threads > 0 ? threads : 1);
     Rng rng;
     rng_seed(&rng, 1);
@@ -149,8 +193,11 @@ int main(int argc, char** argv) {
     printf("sgemm peak (2048^3, %d thread%s): %.1f GFLOP/s\n", threads, threads == 1 ? "" : "s",
            peak);
     if (!only_cem) bench_epoch(&rng, peak);
-    bench_cem(&rng, 400, 5, 1, 30);    // the default configuration
-    bench_cem(&rng, 400, 1, 1, 50);    // one iteration of 400 samples
+    bench_forward(&rng, 200);
+    bench_cem(&rng, 400, 5, 1, 100);   // the default configuration
+    bench_cem(&rng, 400, 1, 1, 200);   // one iteration of 400 samples
+    bench_cem(&rng, 400, 2, 1, 100);   // iterations that fit shorter control periods
+    bench_cem(&rng, 400, 3, 1, 100);
     bench_cem(&rng, 80, 5, 1, 50);     // 400 samples in all over 5 iterations
     bench_cem(&rng, 400, 5, 0, 5);     // every elite scores every candidate
     return 0;

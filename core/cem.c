@@ -15,12 +15,21 @@
 //   2. Each iteration: candidate 0 is the current mean, the others are
 //      clip(mean + std * eps, low, high); every candidate goes through one grouped
 //      model forward per step (population * n_models rows), then one policy and one
-//      Q forward on the final states. The n_elites best refit
+//      Q forward on the final states (cem_score is this step alone). The n_elites best refit
 //        mean <- momentum mean + (1 - momentum) elite_mean
 //        var  <- momentum var  + (1 - momentum) elite_var
 //      with var capped at (min(mean - low, high - mean) / 2)^2 (PETS), so the
 //      distribution stays inside the action bounds.
 //   3. act = clip(mean_0, low, high).
+// Speed (docs/cem.md): the scoring never backpropagates, so it runs the networks
+// directly with mlp's mean-only forwards on mlp_work_create_infer works (no
+// log-variance head; a register-blocked AVX-512 kernel where the CPU has it) rather
+// than through ens_step_forward / policy_forward / qf_forward, whose mean and
+// deterministic-action arithmetic it repeats (tests/test_cem.c checks cem_score
+// against those public paths). Rows are member-major with this iteration's members
+// in ascending order, which is the grouped forward's order, so no permutation;
+// candidates are stored time-major (H, P, A) so step t's actions are one contiguous
+// (P, A) block for the reward function.
 // Thread: control thread (own CemWork) or learner. Allocation: cem_work_create only;
 // cem_plan allocates nothing (its callees are preallocated works).
 #include "core/cem.h"

@@ -84,8 +84,10 @@ void mlp_set_input_norm(Mlp* m, const float* x, long N);
 MlpWork* mlp_work_create(const Mlp* m, int max_rows);
 // Work as mlp_work_create plus feature-major buffers (2 x max width x (max_rows +
 // 16 n_members) floats) with which the _mean forwards below run on a register-
-// blocked AVX-512 kernel instead of sgemm when the CPU has AVX-512 (about 1.5x
-// OpenBLAS 0.3.21's AVX2 sgemm on 400-row batches). NULL on OOM.
+// blocked AVX-512 kernel instead of sgemm when the CPU has AVX-512 (a 400-row
+// 4 x 200 model forward: 0.45 ms vs 0.85 ms on OpenBLAS 0.3.21, which runs its AVX2
+// kernels on Zen 5; docs/cem.md). Other forwards and mlp_backward on such a work
+// behave as on a plain one. NULL on OOM.
 MlpWork* mlp_work_create_infer(const Mlp* m, int max_rows);
 // Free work. Nullable: w.
 void mlp_work_free(MlpWork* w);
@@ -103,10 +105,10 @@ void mlp_forward_grouped(const Mlp* m, MlpWork* w, const float* inp, const int* 
 // Mean-only variants of the three forwards, for inference that never backpropagates
 // (CEM-MPC scores candidates with the members' mean predictions): a GAUSS head
 // computes only the first n_out columns of the last layer (the mean) and skips the
-// log-variance and its soft bounds, so mlp_work_logvar's contents are stale after
-// it and mlp_backward must not follow it. The mean equals the full forward's mean
-// to float rounding (the same dot products, a narrower sgemm). LINEAR heads: the
-// same as the full forward.
+// log-variance and its soft bounds. Only mlp_work_out is valid afterwards (logvar
+// and the layer activations are stale) and mlp_backward must not follow. The output
+// equals the full forward's to float rounding (the same dot products; a narrower
+// sgemm, or the AVX-512 kernel on an mlp_work_create_infer work).
 void mlp_forward_mean(const Mlp* m, MlpWork* w, const float* inp, int B);
 void mlp_forward_shared_mean(const Mlp* m, MlpWork* w, const float* inp, int B);
 void mlp_forward_grouped_mean(const Mlp* m, MlpWork* w, const float* inp, const int* row_off);
