@@ -392,7 +392,7 @@ int cem_plan(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy
             const float* sd = w->sd + (size_t)t * A;
             float* c = w->cand + (size_t)t * P * A;
             const float* ep = w->eps + (size_t)t * P * A;
-            memcpy(c, m, sizeof(float) * (size_t)A);
+            for (int j = 0; j < A; j++) c[j] = clampf(m[j], lo[j], hi[j]);
             for (int i = 1; i < P; i++)
                 for (int j = 0; j < A; j++) {
                     size_t ij = (size_t)i * A + j;
