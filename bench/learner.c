@@ -15,55 +15,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "core/adam.h"
 #include "core/maac.h"
 #include "core/steve.h"
 #include "sim/reward.h"
 
-void openblas_set_num_threads(int n);
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static double sgemm_peak(Rng* r) {
-    int shapes[3][3] = {{1024, 1024, 1024}, {2048, 256, 256}, {1280, 256, 256}};
-    double best = 0;
-    for (int k = 0; k < 3; k++) {
-        int M = shapes[k][0], N = shapes[k][1], K = shapes[k][2];
-        float* A = malloc(sizeof(float) * (size_t)M * K);
-        float* B = malloc(sizeof(float) * (size_t)N * K);
-        float* C = calloc((size_t)M * N, sizeof(float));
-        rng_normal_fill(r, A, (long)M * K);
-        rng_normal_fill(r, B, (long)N * K);
-        double g = 0, t_total = 0;
-        int reps = 0;
-        while (t_total < 0.5 || reps < 3) {
-            double t0 = now_s();
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f,
-                        C, N);
-            double dt = now_s() - t0;
-            t_total += dt, reps++;
-            if (2.0 * M * N * K / dt * 1e-9 > g) g = 2.0 * M * N * K / dt * 1e-9;
-        }
-        printf("sgemm %dx%dx%d: %.1f GFLOP/s\n", M, N, K, g);
-        if (g > best) best = g;
-        free(A), free(B), free(C);
-    }
-    return best;
-}
-
-static int cmp(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return x < y ? -1 : x > y;
-}
-
 #define REPS 15
 
 static void report(const char* what, double* t, double flops, double peak) {
-    qsort(t, REPS, sizeof(double), cmp);
+    qsort(t, REPS, sizeof(double), bench_cmp_double);
     double med = t[REPS / 2];
     double gf = flops / med * 1e-9;
     printf("%-28s %8.2f ms  %6.3f GFLOP  %6.1f GFLOP/s  %5.1f%% of peak\n", what, med * 1e3,
@@ -78,7 +39,7 @@ int main(int argc, char** argv) {
     const int S = 17, A = 6, B = 256;
     Rng rng;
     rng_seed(&rng, 1);
-    double peak = sgemm_peak(&rng);
+    double peak = bench_peak_sgemm(&rng, 1);
     printf("peak sgemm: %.1f GFLOP/s (%d thread%s)\n", peak, threads, threads == 1 ? "" : "s");
 
     float lo[A], hi[A];
@@ -111,13 +72,13 @@ int main(int argc, char** argv) {
     MaacConfig mc = {horizon, n_paths, 5, 0.99f, 1};
     MaacActor* ma = maac_actor_create(&mc, &dyn, rew, pi, q, B);
     for (int i = -2; i < REPS; i++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         maac_actor_draw(ma, &rng, B);
         memset(gpi, 0, sizeof(float) * (size_t)pi->net->n_params);
         maac_actor_forward(ma, pi, q, s, B, 0.1f);
         maac_actor_backward(ma, pi, q, gpi, NULL);
         adam_step(opi, pi->net->params, gpi);
-        if (i >= 0) t[i] = now_s() - t0;
+        if (i >= 0) t[i] = bench_now_s() - t0;
     }
     char what[64];
     snprintf(what, sizeof what, "MAAC actor (H=%d, K=%d)", horizon, n_paths);
@@ -127,14 +88,14 @@ int main(int argc, char** argv) {
     SteveConfig sc = {1, 2, 0.99f, 1};
     Steve* st = steve_create(&sc, &dyn, rew, pi, q, B);
     for (int i = -2; i < REPS; i++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         steve_draw(st, &rng, B);
         steve_targets(st, pi, qt, 0.1f, s, a, r, s2, done, B, target, NULL, NULL);
         memset(gq, 0, sizeof(float) * (size_t)q->net->n_params);
         steve_critic_loss(st, q, s, a, target, B, gq);
         adam_step(oq, q->net->params, gq);
         nn_polyak_update(qt->net->params, q->net->params, q->net->n_params, 5e-3f);
-        if (i >= 0) t[i] = now_s() - t0;
+        if (i >= 0) t[i] = bench_now_s() - t0;
     }
     report("STEVE critic (H=2, M=8)", t, steve_flops(st, B), peak);
 
@@ -144,7 +105,7 @@ int main(int argc, char** argv) {
     MaacConfig mc0 = {0, 1, 1, 0.99f, 1};
     MaacActor* ma0 = maac_actor_create(&mc0, &dyn, rew, pi, q, B);
     for (int i = -2; i < REPS; i++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         steve_draw(st0, &rng, B);
         steve_targets(st0, pi, qt, 0.1f, s, a, r, s2, done, B, target, NULL, NULL);
         memset(gq, 0, sizeof(float) * (size_t)q->net->n_params);
@@ -155,7 +116,7 @@ int main(int argc, char** argv) {
         maac_actor_forward(ma0, pi, q, s, B, 0.1f);
         maac_actor_backward(ma0, pi, q, gpi, NULL);
         adam_step(opi, pi->net->params, gpi);
-        if (i >= 0) t[i] = now_s() - t0;
+        if (i >= 0) t[i] = bench_now_s() - t0;
     }
     report("SAC update (critic + actor)", t, steve_flops(st0, B) + maac_actor_flops(ma0, B), peak);
 

@@ -18,46 +18,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "core/cem.h"
 #include "core/ensemble.h"
 #include "sim/reward.h"
-
-void openblas_set_num_threads(int n);   // OpenBLAS extension
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double peak_sgemm(Rng* r, int n) {
-    float* A = malloc(sizeof(float) * (size_t)n * n);
-    float* B = malloc(sizeof(float) * (size_t)n * n);
-    float* C = calloc((size_t)n * n, sizeof(float));
-    rng_normal_fill(r, A, (long)n * n);
-    rng_normal_fill(r, B, (long)n * n);
-    double best = 0.0;
-    for (int rep = 0; rep < 5; rep++) {
-        double t0 = now_s();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
-        double g = 2.0 * n * n * n / (now_s() - t0) * 1e-9;
-        if (g > best) best = g;
-    }
-    free(A), free(B), free(C);
-    return best;
-}
-
-static int cmp_double(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return x < y ? -1 : x > y;
-}
-
-// Forward FLOPs of one member on one row.
-static double row_flops(const Mlp* m) {
-    double f = 0.0;
-    for (int l = 0; l < m->n_layers; l++) f += 2.0 * m->sizes[l] * m->sizes[l + 1];
-    return f;
-}
 
 static void bench_epoch(Rng* rng, double peak) {
     const int S = 17, A = 6, M = 8;
@@ -80,16 +44,16 @@ static void bench_epoch(Rng* rng, double peak) {
         EnsTrainer* t = ens_trainer_create(e, &cfg);
         double best = 1e30;
         for (int rep = 0; rep < 2; rep++) {
-            double t0 = now_s();
+            double t0 = bench_now_s();
             ens_train(e, t, rb, rng, &st);
-            double dt = now_s() - t0;
+            double dt = bench_now_s() - t0;
             if (dt < best) best = dt;
         }
         t_ep[epochs] = best;
         ens_trainer_free(t);
     }
     long n_hold = 5000, n_train = N - n_hold;
-    double f = row_flops(e->net);
+    double f = bench_mlp_row_flops(e->net);
     double first_dinp = 2.0 * e->net->sizes[0] * e->net->sizes[1];   // not computed
     double flops = (double)M * n_train * (3.0 * f - first_dinp) + (double)M * n_hold * f;
     double dt = t_ep[1] - t_ep[0];
@@ -124,11 +88,11 @@ static void bench_cem(Rng* rng, int population, int iterations, int n_models, in
     float obs[17], act[6];
     for (int i = 0; i < reps + 2; i++) {
         rng_normal_fill(rng, obs, S);
-        double t0 = now_s();
+        double t0 = bench_now_s();
         cem_plan(&cfg, w, e, pi, q, rf, obs, rng, act);
-        if (i >= 2) lat[i - 2] = now_s() - t0;   // two warm-up plans
+        if (i >= 2) lat[i - 2] = bench_now_s() - t0;   // two warm-up plans
     }
-    qsort(lat, (size_t)reps, sizeof(double), cmp_double);
+    qsort(lat, (size_t)reps, sizeof(double), bench_cmp_double);
     int k = n_models > 0 ? n_models : 8;
     printf("cem plan: population %d x H=%d x %d iterations, %d member(s)/iteration, "
            "%d elites: p50 %.2f ms, p99 %.2f ms (%d plans, %d model rows)\n",
@@ -161,13 +125,13 @@ static void bench_forward(Rng* rng, int reps) {
     double flops = 2.0 * B * (23 * 200 + 3 * 200 * 200 + 200 * 18);
     for (int mode = 0; mode < 3; mode++) {
         for (int i = 0; i < reps + 5; i++) {
-            double t0 = now_s();
+            double t0 = bench_now_s();
             if (mode == 0) mlp_forward_grouped(e->net, wp, x, ro);
             if (mode == 1) mlp_forward_grouped_mean(e->net, wp, x, ro);
             if (mode == 2) mlp_forward_grouped_mean(e->net, wi, x, ro);
-            if (i >= 5) lat[i - 5] = now_s() - t0;
+            if (i >= 5) lat[i - 5] = bench_now_s() - t0;
         }
-        qsort(lat, (size_t)reps, sizeof(double), cmp_double);
+        qsort(lat, (size_t)reps, sizeof(double), bench_cmp_double);
         printf("model forward, %d rows, 4x200 swish gauss, %s: p50 %.3f ms (%.0f GFLOP/s)\n", B,
                name[mode], 1e3 * lat[reps / 2], flops / lat[reps / 2] * 1e-9);
     }
@@ -189,8 +153,8 @@ int main(int argc, char** argv) {
     openblas_set_num_threads(threads > 0 ? threads : 1);
     Rng rng;
     rng_seed(&rng, 1);
-    double peak = peak_sgemm(&rng, 2048);
-    printf("sgemm peak (2048^3, %d thread%s): %.1f GFLOP/s\n", threads, threads == 1 ? "" : "s",
+    double peak = bench_peak_sgemm(&rng, 0);
+    printf("sgemm peak (best of 512..2048 square, %d thread%s): %.1f GFLOP/s\n", threads, threads == 1 ? "" : "s",
            peak);
     if (!only_cem) bench_epoch(&rng, peak);
     bench_forward(&rng, 200);

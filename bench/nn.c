@@ -13,51 +13,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "core/mlp.h"
 #include "core/rng.h"
-
-void openblas_set_num_threads(int n);   // OpenBLAS extension (not in cblas.h everywhere)
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static float* randn(Rng* r, long n) {
     float* p = malloc(sizeof(float) * (size_t)n);
     rng_normal_fill(r, p, n);
     return p;
-}
-
-// GFLOP/s of C(M,N) = A(M,K) B(K,N)^T style calls (the layout nn_linear_forward uses).
-static double sgemm_gflops(Rng* r, int M, int N, int K, double min_time) {
-    float *A = randn(r, (long)M * K), *B = randn(r, (long)N * K), *C = calloc((size_t)M * N, 4);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
-    double best = 0.0, t_total = 0.0;
-    int reps = 0;
-    while (t_total < min_time || reps < 3) {
-        double t0 = now_s();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
-        double dt = now_s() - t0;
-        t_total += dt, reps++;
-        double g = 2.0 * M * N * K / dt * 1e-9;
-        if (g > best) best = g;
-    }
-    free(A), free(B), free(C);
-    return best;
-}
-
-static int cmp(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return x < y ? -1 : x > y;
-}
-
-// Forward FLOPs per row of one member: 2*C*OC per layer.
-static double mlp_flops_per_row(const Mlp* m) {
-    double f = 0.0;
-    for (int l = 0; l < m->n_layers; l++) f += 2.0 * m->sizes[l] * m->sizes[l + 1];
-    return f;
 }
 
 // Median-of-runs GFLOP/s of one forward+backward over E*B rows.
@@ -71,20 +34,20 @@ static void bench_mlp(Rng* r, int E, int B, double peak) {
     float* dlv = randn(r, (long)E * B * 17);
     float* dx = calloc((size_t)E * B * 23, 4);
     float* grad = calloc((size_t)m->n_params, 4);
-    double flop_f = mlp_flops_per_row(m) * E * B, flop_fb = 3.0 * flop_f;   // bwd = 2x fwd
+    double flop_f = bench_mlp_row_flops(m) * E * B, flop_fb = 3.0 * flop_f;   // bwd = 2x fwd
     enum { RUNS = 60 };
     double tf[RUNS], tfb[RUNS];
     for (int i = 0; i < RUNS + 5; i++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         mlp_forward(m, w, x, B);
-        double t1 = now_s();
+        double t1 = bench_now_s();
         mlp_zero_grad(m, grad);
         mlp_backward(m, w, grad, dx, dmean, dlv);
-        double t2 = now_s();
+        double t2 = bench_now_s();
         if (i >= 5) tf[i - 5] = t1 - t0, tfb[i - 5] = t2 - t0;
     }
-    qsort(tf, RUNS, sizeof(double), cmp);
-    qsort(tfb, RUNS, sizeof(double), cmp);
+    qsort(tf, RUNS, sizeof(double), bench_cmp_double);
+    qsort(tfb, RUNS, sizeof(double), bench_cmp_double);
     double gf = flop_f / tf[RUNS / 2] * 1e-9, gfb = flop_fb / tfb[RUNS / 2] * 1e-9;
     printf("mlp 23-4x200-2x17 swish gauss, E=%d, rows %d: forward %.3f ms %.1f GFLOP/s; "
            "forward+backward %.3f ms %.1f GFLOP/s = %.0f%% of peak\n",
@@ -107,12 +70,12 @@ static void bench_infer1(Rng* r) {
     for (int i = 0; i < 1000; i++) mlp_infer1(m, 0, x, y, lv, scratch);   // warm caches
     for (int i = 0; i < N; i++) {
         x[i % 17] += 1e-3f;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         mlp_infer1(m, 0, x, y, lv, scratch);
-        t[i] = now_s() - t0;
+        t[i] = bench_now_s() - t0;
         sink += y[0];
     }
-    qsort(t, N, sizeof(double), cmp);
+    qsort(t, N, sizeof(double), bench_cmp_double);
     double sum = 0.0;
     for (int i = 0; i < N; i++) sum += t[i];
     printf("mlp_infer1 17-256-256-2x12 swish gauss, %d calls: p50 %.2f us, p99 %.2f us, "
@@ -130,16 +93,10 @@ int main(int argc, char** argv) {
     Rng r;
     rng_seed(&r, 1);
     printf("bench_nn: OpenBLAS threads %d\n", threads);
-    double peak = 0.0;
-    static const int sq[] = {512, 1024, 2048};
-    for (int i = 0; i < 3; i++) {
-        double g = sgemm_gflops(&r, sq[i], sq[i], sq[i], 0.5);
-        printf("sgemm %dx%dx%d: %.1f GFLOP/s\n", sq[i], sq[i], sq[i], g);
-        if (g > peak) peak = g;
-    }
+    double peak = bench_peak_sgemm(&r, 1);
     static const int shapes[][3] = {{256, 200, 200}, {2048, 200, 200}, {256, 200, 23}, {256, 34, 200}};
     for (int i = 0; i < 4; i++) {
-        double g = sgemm_gflops(&r, shapes[i][0], shapes[i][1], shapes[i][2], 0.2);
+        double g = bench_sgemm_gflops(&r, shapes[i][0], shapes[i][1], shapes[i][2], 0.2);
         printf("sgemm %dx%dx%d (M x N x K, MLP shape): %.1f GFLOP/s\n", shapes[i][0], shapes[i][1],
                shapes[i][2], g);
         if (g > peak) peak = g;
