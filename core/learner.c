@@ -188,7 +188,9 @@ Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
         .gamma = c->gamma,
         .known_reward = l->use_known_reward,
     };
-    const SimRewardFn* rew = l->use_known_reward ? l->rf : NULL;
+    // The plant's functions go in even with a learned reward: the actor and STEVE then
+    // take only its termination rule, as rollout_run does, so all three imagine alike.
+    const SimRewardFn* rew = l->rf;
     l->actor = maac_actor_create(&ac, &l->dyn, rew, l->pi, l->qf, c->batch);
     SteveConfig qc = {
         .steve = c->steve,
