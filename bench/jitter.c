@@ -20,6 +20,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "bench/fake_plant.h"
 #include "daemon/ctrl.h"
 #include "daemon/notify.h"
 #include "daemon/rt.h"
@@ -108,35 +109,6 @@ static uint64_t run_bare(double hz, double seconds, int prio, int cpu) {
 
 //---- the real control thread -----------------------------------------------------------
 
-typedef struct {
-    void* dealer;
-    double hz;
-    _Atomic int stop;
-    long sent, received;
-} Plant;
-
-static void* plant_main(void* arg) {
-    Plant* p = arg;
-    unsigned char buf[4096], rbuf[4096];
-    WireObs o;
-    memset(&o, 0, sizeof o);
-    o.obs_dim = 11;
-    int64_t period = (int64_t)(1e9 / p->hz), next = rt_now_ns();
-    uint64_t seq = 0;
-    while (!atomic_load(&p->stop)) {
-        o.seq = ++seq;
-        o.first = seq == 1;
-        o.reward = 1;
-        for (int i = 0; i < 11; i++) o.obs[i] = sin(0.001 * (double)seq + i);
-        int n = wire_encode_obs(buf, sizeof buf, &o);
-        if (link_send(p->dealer, buf, (size_t)n, ZMQ_DONTWAIT) == 0) p->sent++;
-        while (link_recv(p->dealer, rbuf, sizeof rbuf, ZMQ_DONTWAIT) > 0) p->received++;
-        next += period;
-        rt_sleep_until(next);
-    }
-    return NULL;
-}
-
 static RtHist g_ctrl_hist;
 
 static int run_ctrl(double hz, double seconds, int prio, int cpu, const char* hist_path) {
@@ -149,11 +121,7 @@ static int run_ctrl(double hz, double seconds, int prio, int cpu, const char* hi
         fprintf(stderr, "sockets: %s\n", err.msg);
         return 1;
     }
-    PlantInfo plant = {.name = "hopper", .obs_dim = 11, .act_dim = 3, .dt = 1.0 / hz};
-    for (int j = 0; j < 3; j++) {
-        plant.act_low[j] = -1;
-        plant.act_high[j] = 1;
-    }
+    PlantInfo plant = bench_plant_info(1.0 / hz);
     SwapSlot slot;
     swap_init(&slot, served_free, served_stamp);
     Rng rng;
@@ -181,10 +149,10 @@ static int run_ctrl(double hz, double seconds, int prio, int cpu, const char* hi
     ctrl_set_learner_alive(c, 0);
     // the plant thread first: creating a thread (its stack, under mlockall) while the
     // loop runs would be measured as the loop's latency
-    Plant p = {.dealer = dealer, .hz = hz};
+    BenchPlant p = {.dealer = dealer, .hz = hz};
     atomic_init(&p.stop, 0);
     pthread_t th;
-    pthread_create(&th, NULL, plant_main, &p);
+    pthread_create(&th, NULL, bench_plant_main, &p);
     ctrl_start(c);
     struct timespec ts = {(time_t)seconds, (long)((seconds - (long)seconds) * 1e9)};
     nanosleep(&ts, NULL);

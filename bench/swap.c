@@ -14,6 +14,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "bench/fake_plant.h"
 #include "daemon/ctrl.h"
 #include "daemon/notify.h"
 
@@ -32,42 +33,11 @@ static ServedPolicy* make(const PlantInfo* plant, int width, uint64_t seed) {
     return sp;
 }
 
-typedef struct {
-    void* dealer;
-    double hz;
-    _Atomic int stop;
-} Plant;
-
-static void* plant_main(void* arg) {
-    Plant* p = arg;
-    unsigned char buf[4096], rbuf[4096];
-    WireObs o;
-    memset(&o, 0, sizeof o);
-    o.obs_dim = 11;
-    int64_t period = (int64_t)(1e9 / p->hz), next = rt_now_ns();
-    uint64_t seq = 0;
-    while (!atomic_load(&p->stop)) {
-        o.seq = ++seq;
-        o.first = seq == 1;
-        for (int i = 0; i < 11; i++) o.obs[i] = sin(0.001 * (double)seq + i);
-        int n = wire_encode_obs(buf, sizeof buf, &o);
-        (void)link_send(p->dealer, buf, (size_t)n, ZMQ_DONTWAIT);
-        while (link_recv(p->dealer, rbuf, sizeof rbuf, ZMQ_DONTWAIT) > 0) {}
-        next += period;
-        rt_sleep_until(next);
-    }
-    return NULL;
-}
-
 int main(int argc, char** argv) {
     double hz = argc > 1 ? atof(argv[1]) : 1000;
     int n_swaps = argc > 2 ? atoi(argv[2]) : 100;
     notify_init(0);
-    PlantInfo plant = {.name = "hopper", .obs_dim = 11, .act_dim = 3, .dt = 0.008};
-    for (int j = 0; j < 3; j++) {
-        plant.act_low[j] = -1;
-        plant.act_high[j] = 1;
-    }
+    PlantInfo plant = bench_plant_info(0.008);
     // 1. file load + validate
     MaacErr err = {""};
     ServedPolicy* sp = make(&plant, 256, 7);
@@ -115,10 +85,10 @@ int main(int argc, char** argv) {
     WireHello h = {.plant = "hopper", .obs_dim = 11, .act_dim = 3, .dt = 0.008};
     link_send(dealer, buf, (size_t)wire_encode_hello(buf, sizeof buf, &h), 0);
     ctrl_start(c);
-    Plant p = {.dealer = dealer, .hz = hz};
+    BenchPlant p = {.dealer = dealer, .hz = hz};
     atomic_init(&p.stop, 0);
     pthread_t th;
-    pthread_create(&th, NULL, plant_main, &p);
+    pthread_create(&th, NULL, bench_plant_main, &p);
     struct timespec settle = {0, 200 * 1000 * 1000};
     nanosleep(&settle, NULL);
     CtrlStats* st = ctrl_stats(c);
