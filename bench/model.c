@@ -2,8 +2,10 @@
 // model.c -- benchmark of the learner's model side: one dynamics-ensemble training
 // epoch against the machine's sgemm peak, and CEM-MPC planning latency.
 //
-// Usage: bench_model [threads] [cem|pass]   (OpenBLAS threads, default 1; "cem": CEM
-// only; "pass": 1000 one-iteration plans only, for profiling)
+// Usage: bench_model [threads] [cem|pass|team]   (OpenBLAS threads, default 1; "cem":
+// CEM only; "pass": 1000 one-iteration plans only, for profiling; "team": the model
+// epoch only, first serial on `threads` OpenBLAS threads, then with its member groups
+// on a Workers team of `threads` and 1 OpenBLAS thread each, on the same data)
 // Sizes are the defaults: 8 members of 4 x 200 swish, obs 17 + act 6 -> 17 + 1
 // (learned reward), batch 256, 50k transitions (holdout 5000); CEM population 400,
 // 40 elites, 5 iterations, horizon 5, policy and Q 2 x 256 (half_cheetah shapes and
@@ -21,9 +23,11 @@
 #include "bench/bench_util.h"
 #include "core/cem.h"
 #include "core/ensemble.h"
+#include "core/workers.h"
 #include "sim/reward.h"
 
-static void bench_epoch(Rng* rng, double peak) {
+// team: NULL = serial ens_train; else its member groups run on the team.
+static void bench_epoch(Rng* rng, double peak, Workers* team, const char* how) {
     const int S = 17, A = 6, M = 8;
     const long N = 50000;
     ReplayBuffer* rb = replay_create(N, S, A);
@@ -42,6 +46,13 @@ static void bench_epoch(Rng* rng, double peak) {
     for (int epochs = 0; epochs <= 1; epochs++) {
         cfg.max_epochs = epochs;
         EnsTrainer* t = ens_trainer_create(e, &cfg);
+        if (!t || ens_trainer_set_workers(t, team) != 0) {
+            printf("model epoch: setup failed\n");
+            ens_trainer_free(t);
+            ens_free(e);
+            replay_free(rb);
+            return;
+        }
         double best = 1e30;
         for (int rep = 0; rep < 2; rep++) {
             double t0 = bench_now_s();
@@ -57,9 +68,9 @@ static void bench_epoch(Rng* rng, double peak) {
     double first_dinp = 2.0 * e->net->sizes[0] * e->net->sizes[1];   // not computed
     double flops = (double)M * n_train * (3.0 * f - first_dinp) + (double)M * n_hold * f;
     double dt = t_ep[1] - t_ep[0];
-    printf("model epoch: 50k transitions, %d x 4x200 swish, 23 -> 18: %.3f s "
+    printf("model epoch%s: 50k transitions, %d x 4x200 swish, 23 -> 18: %.3f s "
            "(setup+holdout eval %.3f s), %.1f GFLOP, %.1f GFLOP/s = %.0f%% of sgemm peak\n",
-           M, dt, t_ep[0], flops * 1e-9, flops / dt * 1e-9, 100.0 * flops / dt * 1e-9 / peak);
+           how, M, dt, t_ep[0], flops * 1e-9, flops / dt * 1e-9, 100.0 * flops / dt * 1e-9 / peak);
     ens_free(e);
     replay_free(rb);
 }
@@ -143,6 +154,7 @@ static void bench_forward(Rng* rng, int reps) {
 int main(int argc, char** argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     int only_cem = argc > 2 && strcmp(argv[2], "cem") == 0;
+    int team_cmp = argc > 2 && strcmp(argv[2], "team") == 0;
     if (argc > 2 && strcmp(argv[2], "pass") == 0) {   // one-iteration plans only (for perf)
         openblas_set_num_threads(threads > 0 ? threads : 1);
         Rng r1;
@@ -156,7 +168,25 @@ int main(int argc, char** argv) {
     double peak = bench_peak_sgemm(&rng, 0);
     printf("sgemm peak (best of 512..2048 square, %d thread%s): %.1f GFLOP/s\n", threads, threads == 1 ? "" : "s",
            peak);
-    if (!only_cem) bench_epoch(&rng, peak);
+    if (team_cmp) {   // the same data and initial net both ways (same seed)
+        char how[96];
+        snprintf(how, sizeof how, " (serial, %d OpenBLAS thread%s)", threads,
+                 threads == 1 ? "" : "s");
+        rng_seed(&rng, 2);
+        bench_epoch(&rng, peak, NULL, how);
+        Workers* team = workers_create(threads > 0 ? threads : 1);
+        if (!team) {
+            printf("model epoch (team): workers_create(%d) failed\n", threads);
+            return 1;
+        }
+        openblas_set_num_threads(1);
+        snprintf(how, sizeof how, " (team of %d, 1 OpenBLAS thread each)", workers_count(team));
+        rng_seed(&rng, 2);
+        bench_epoch(&rng, peak, team, how);
+        workers_free(team);
+        return 0;
+    }
+    if (!only_cem) bench_epoch(&rng, peak, NULL, "");
     bench_forward(&rng, 200);
     bench_cem(&rng, 400, 5, 1, 100);   // the default configuration
     bench_cem(&rng, 400, 1, 1, 200);   // one iteration of 400 samples

@@ -43,17 +43,24 @@ void adam_reset(Adam* a) {
 }
 
 void adam_step(Adam* a, float* params, const float* grad) {
-    a->t++;
+    adam_step_range(a, params, grad, 0, a->n);
+    adam_advance(a);
+}
+
+void adam_step_range(const Adam* a, float* params, const float* grad, long i0, long i1) {
+    const long t = a->t + 1;   // the step being taken (adam_advance makes it current)
     const float b1 = a->beta1, b2 = a->beta2, lr = a->lr, eps = a->eps, wd = a->weight_decay;
-    const float bc1 = (float)(1.0 - pow((double)b1, (double)a->t));   // 1 - b1^t
-    const float bc2 = (float)(1.0 - pow((double)b2, (double)a->t));   // 1 - b2^t
+    const float bc1 = (float)(1.0 - pow((double)b1, (double)t));   // 1 - b1^t
+    const float bc2 = (float)(1.0 - pow((double)b2, (double)t));   // 1 - b2^t
     // restrict + -fno-math-errno (top-level CMakeLists) let the compiler vectorise
     // this loop (sqrtf without an errno branch); it is ~14% of a model epoch otherwise.
     float* restrict m = a->m;
     float* restrict v = a->v;
     float* restrict p = params;
     const float* restrict gr = grad;
-    for (long i = 0; i < a->n; i++) {
+    if (i0 < 0) i0 = 0;
+    if (i1 > a->n) i1 = a->n;
+    for (long i = i0; i < i1; i++) {
         float g = gr[i];
         m[i] = b1 * m[i] + (1.0f - b1) * g;
         v[i] = b2 * v[i] + (1.0f - b2) * g * g;
@@ -62,6 +69,8 @@ void adam_step(Adam* a, float* params, const float* grad) {
         p[i] -= lr * (m_hat / (sqrtf(v_hat) + eps) + wd * p[i]);
     }
 }
+
+void adam_advance(Adam* a) { a->t++; }
 
 void nn_polyak_update(float* target, const float* source, long n, float tau) {
     for (long i = 0; i < n; i++) target[i] = (1.0f - tau) * target[i] + tau * source[i];

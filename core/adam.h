@@ -30,6 +30,12 @@ void adam_free(Adam* a);
 void adam_reset(Adam* a);
 // One update of params (n) from grad (n).
 void adam_step(Adam* a, float* params, const float* grad);
+// The same update on elements [i0, i1) only, with the bias correction of step t + 1,
+// and without counting the step: parts of one block may be stepped by different
+// threads at once (disjoint ranges), then adam_advance counts the step once.
+// adam_step(a, p, g) == adam_step_range(a, p, g, 0, n) then adam_advance(a).
+void adam_step_range(const Adam* a, float* params, const float* grad, long i0, long i1);
+void adam_advance(Adam* a);
 
 // target = (1 - tau) * target + tau * source, over n floats.
 void nn_polyak_update(float* target, const float* source, long n, float tau);

@@ -10,12 +10,14 @@
 //   s' = s + target_mean[:S] + target_std[:S] * y_n[:S];  r = target_mean[S] + target_std[S] * y_n[S]
 // with the member m chosen per row by the caller (uniform, DESIGN.md).
 // Thread: learner; a frozen copy may be read by the control thread's CEM with its
-// own EnsStepWork. Allocation: create/trainer/work functions.
+// own EnsStepWork; ens_train may run groups of members on a borrowed Workers team
+// (ens_trainer_set_workers). Allocation: create/trainer/work functions.
 #ifndef MAAC_ENSEMBLE_H
 #define MAAC_ENSEMBLE_H
 
 #include "core/mlp.h"
 #include "core/replay.h"
+#include "core/workers.h"
 
 #define ENS_MAX_MEMBERS 16
 
@@ -66,6 +68,13 @@ void ens_copy(Ensemble* dst, const Ensemble* src);
 // Trainer (optimiser, work buffers, index arrays). NULL on OOM.
 EnsTrainer* ens_trainer_create(const Ensemble* e, const EnsTrainConfig* cfg);
 void ens_trainer_free(EnsTrainer* t);           // Nullable: t
+// Run ens_train's member groups on team w (borrowed; it must outlive its use here;
+// NULL = serial, the default). With a team of n the M members are split into
+// P = min(n, M) contiguous groups of near-equal size, one per team member, each
+// with its own preallocated work; use single-threaded BLAS with a team. The fit is
+// bit-identical to the serial one (the same per-member sgemms, elementwise Adam).
+// 0, or -ENOMEM (the previous setting is kept).
+int ens_trainer_set_workers(EnsTrainer* t, Workers* w);
 // Fit on every row of d_env (warm start): refresh normalisation, bootstrap, train
 // with early stopping, pick elites. 0 or -ENOMEM / -EINVAL (too little data).
 int ens_train(Ensemble* e, EnsTrainer* t, const ReplayBuffer* d_env, Rng* rng,

@@ -1,8 +1,10 @@
-# tests/core.cmake -- neural-network core: rng, nn kernels, mlp, adam, checkpoints.
+# tests/core.cmake -- neural-network core: rng, nn kernels, mlp, adam, thread team,
+# checkpoints.
 maac_test(test_rng test_rng.c LIBS maac_core)
 maac_test(test_nn test_nn.c LIBS maac_core)
 maac_test(test_mlp test_mlp.c LIBS maac_core)
 maac_test(test_adam test_adam.c LIBS maac_core)
+maac_test(test_workers test_workers.c LIBS maac_core)
 maac_test(test_ckpt test_ckpt.c LIBS maac_core)
 # The Python reader (docs/checkpoint-format.md) recomputes a C-written checkpoint's
 # outputs; only where /usr/bin/python3 can import msgpack.
