@@ -22,9 +22,9 @@ static void report(const char* name, const TrainResult* tr) {
            name, tr->env_steps, (double)tr->eval_mean, (double)tr->eval_std, (double)tr->best_eval,
            tr->episodes, (double)tr->last_return);
     printf("%-6s s/1000 steps: total %.2f | model training %.2f  policy optimisation %.2f  "
-           "Q learning %.2f  model rollouts %.2f  env %.2f  eval %.2f\n",
-           name, tr->t_total * k, s->t_model * k, s->t_policy * k, s->t_q * k, s->t_rollout * k,
-           tr->t_env * k, tr->t_eval * k);
+           "Q learning %.2f (updates wall %.2f)  model rollouts %.2f  env %.2f  eval %.2f\n",
+           name, tr->t_total * k, s->t_model * k, s->t_policy * k, s->t_q * k,
+           s->t_updates * k, s->t_rollout * k, tr->t_env * k, tr->t_eval * k);
     fflush(stdout);
 }
 

@@ -228,8 +228,10 @@ static int cmd_train(int argc, char** argv) {
     else
         printf("plant %s  steps %ld  episodes %ld  (no evaluation yet)\n", cfg.plant,
                tr.env_steps, tr.episodes);
-    printf("time %.1f s: model %.1f  policy %.1f  Q %.1f  rollouts %.1f  env %.1f  eval %.1f\n",
-           tr.t_total, s->t_model, s->t_policy, s->t_q, s->t_rollout, tr.t_env, tr.t_eval);
+    printf("time %.1f s: model %.1f  policy %.1f  Q %.1f (updates wall %.1f)  rollouts %.1f  "
+           "env %.1f  eval %.1f\n",
+           tr.t_total, s->t_model, s->t_policy, s->t_q, s->t_updates, s->t_rollout, tr.t_env,
+           tr.t_eval);
     if (g_stop)
         printf("interrupted after %ld env steps; %s\n", tr.env_steps,
                co.out ? "checkpoints saved" : "nothing saved (no --out)");

@@ -111,12 +111,13 @@ static void write_timing(const char* dir, const TrainResult* tr) {
                      "model_training,%.3f,%.3f\n"
                      "policy_optimisation,%.3f,%.3f\n"
                      "q_learning,%.3f,%.3f\n"
+                     "updates_wall,%.3f,%.3f\n"
                      "model_rollouts,%.3f,%.3f\n"
                      "env,%.3f,%.3f\n"
                      "evaluation,%.3f,%.3f\n"
                      "total,%.3f,%.3f\n",
                      s->t_model, s->t_model * per_k, s->t_policy, s->t_policy * per_k, s->t_q,
-                     s->t_q * per_k, s->t_rollout, s->t_rollout * per_k, tr->t_env,
+                     s->t_q * per_k, s->t_updates, s->t_updates * per_k, s->t_rollout, s->t_rollout * per_k, tr->t_env,
                      tr->t_env * per_k, tr->t_eval, tr->t_eval * per_k, tr->t_total,
                      tr->t_total * per_k);
     if (n > 0 && (size_t)n < sizeof(buf))

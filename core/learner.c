@@ -2,15 +2,27 @@
 // learner.c -- the MAAC training loop: data, model fits, D_model refreshes, updates.
 //
 // Per env step (learner_train_step), after init_random_steps uniform-random steps:
-//   1. every model_train_freq steps: fit the ensemble on all of D_env (ens_train),
-//      set k from the rollout-length schedule (epochs of 1000 env steps) and refresh
-//      D_model with rollout_batch k-step branched rollouts of the current policy
-//      (rollout.c; D_model holds model_retain refreshes per epoch, MBPO's pool size);
+//   1. every model_train_freq steps: if model_fit_freq steps have passed since the last
+//      fit (or at every refresh when it is 0, as MBPO), fit the ensemble on all of D_env
+//      (ens_train); set k from the rollout-length schedule (epochs of 1000 env steps)
+//      and refresh D_model with rollout_batch k-step branched rollouts of the current
+//      policy (rollout.c; D_model holds model_retain refreshes per epoch, MBPO's pool).
+//      The locomotion default fits once per 1000 steps and refreshes every 250, as the
+//      released MAAC trainer does (MAAC_FACTS.md §2: fit, then 4 x (rollout chunk +
+//      2000 updates) per 1000-step iteration);
 //   2. updates_per_step times: sample a batch, real_ratio of it from D_env and the
 //      rest from D_model (all from D_env with real_only or while D_model is empty);
-//      critic update (STEVE value expansion, or one-step targets) on it; MAAC actor
-//      update from its start states (H = 0 is SAC's actor); entropy coefficient
-//      update; Polyak update of the target Qs with tau.
+//      from the SAME parameters (as the released code's single sess.run of Q, policy
+//      and alpha; MAAC_FACTS.md §2): the critic gradient (STEVE value expansion, or
+//      one-step targets) and the MAAC actor gradient from the batch's start states
+//      (H = 0 is SAC's actor); then the Adam steps of both, the entropy coefficient
+//      update, and the Polyak update of the target Qs with tau.
+// Two cores (threads >= 2): the actor and the first B/8 rows of the critic targets
+// (B/2 with H = 0, whose actor is cheap) run on a worker thread while the learner
+// thread computes the other rows' targets (the two parts take about as long); model fits run groups of
+// ensemble members at once (ens_trainer_set_workers). Each part has its own random
+// stream (actor_rng, critic_rng[2]) and every part's arithmetic is the same whatever
+// runs it, so a seed gives the same run for any thread count.
 // The target update runs after EVERY gradient step: that is what SAC does
 // (target_update_interval = 1) and what MAAC's released trainer does in effect
 // (MAAC_FACTS.md §2, its interval counter never advances).
@@ -31,7 +43,10 @@
 #include "core/replay.h"
 #include "core/rollout.h"
 #include "core/steve.h"
+#include "core/workers.h"
 #include "sim/reward.h"
+
+#include <cblas.h>
 
 struct Learner {
     LearnerConfig cfg;           // settings (target_entropy resolved)
@@ -42,6 +57,9 @@ struct Learner {
     int needs_model;             // some part of the configuration uses the ensemble
     Rng rng;                     // batches, noise, model fits, rollouts
     Rng act_rng;                 // collection actions (separate so updates don't shift them)
+    Rng actor_rng;               // the actor's noise (its own stream: it runs on a worker)
+    Rng critic_rng[2];           // the noise of the two parts of the critic targets
+    Workers* team;               // threads >= 2: the update and model-fit workers
     ReplayBuffer* d_env;         // real transitions
     ReplayBuffer* d_model;       // imagined transitions
     int d_model_k;               // k the current D_model capacity was sized for
@@ -53,7 +71,9 @@ struct Learner {
     QFunction* qf_targ;          // target twin Qs
     MaacDynamics dyn;            // the ensemble as MAAC/STEVE dynamics
     MaacActor* actor;            // MAAC actor objective (work buffers, noise)
-    Steve* critic;               // STEVE / one-step critic targets and loss
+    Steve* critic;               // STEVE / one-step critic targets (rows [split, B)) and loss
+    Steve* critic_head;          // critic targets of rows [0, split), run beside the actor
+    int split;                   // rows of the batch whose targets critic_head computes
     MaacAlpha alpha;             // entropy coefficient (auto-tuned, fixed or none)
     Adam* opt_pi;                // policy optimiser
     Adam* opt_q;                 // Q optimiser
@@ -69,6 +89,7 @@ struct Learner {
     float* act_eps;              // (A)
     uint64_t version;            // snapshots published
     long last_fit_step;          // env_steps at the last model fit (-1 none)
+    long last_refresh_step;      // env_steps at the last D_model refresh (-1 none)
     LearnerStats st;             // counters and timings
 };
 
@@ -94,6 +115,8 @@ void learner_free(Learner* l) {
     qf_free(l->qf_targ);
     maac_actor_free(l->actor);
     steve_free(l->critic);
+    steve_free(l->critic_head);
+    workers_free(l->team);   // after ens_trainer_free: the trainer borrows it
     maac_alpha_free(&l->alpha);
     adam_free(l->opt_pi);
     adam_free(l->opt_q);
@@ -138,7 +161,11 @@ Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
     l->needs_model = c->horizon > 0 || c->steve || !c->real_only || c->mpc_eval;
     rng_seed(&l->rng, c->seed);
     rng_seed(&l->act_rng, c->seed ^ 0x9e3779b97f4a7c15ULL);
+    rng_seed(&l->actor_rng, c->seed ^ 0x5851f42d4c957f2dULL);
+    rng_seed(&l->critic_rng[0], c->seed ^ 0x14057b7ef767814fULL);
+    rng_seed(&l->critic_rng[1], c->seed ^ 0x2545f4914f6cdd1dULL);
     l->last_fit_step = -1;
+    l->last_refresh_step = -1;
 
     Rng init_rng;
     rng_seed(&init_rng, c->seed + 1);
@@ -199,14 +226,28 @@ Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
         .known_reward = l->use_known_reward,
     };
     l->critic = steve_create(&qc, &l->dyn, rew, l->pi, l->qf, c->batch);
+    // The worker's share of the critic targets balances the two parts: the H-step actor
+    // through the ensemble costs about 7/8 of the STEVE targets, SAC's actor almost
+    // nothing. A function of the settings only: the same split for every thread count.
+    l->split = c->horizon > 0 ? c->batch / 8 : c->batch / 2;
+    if (l->split > 0)
+        l->critic_head = steve_create(&qc, &l->dyn, rew, l->pi, l->qf, l->split);
     l->opt_pi = adam_create(l->pi->net->n_params, c->lr_policy);
     l->opt_q = adam_create(l->qf->net->n_params, c->lr_q);
     l->grad_pi = malloc((size_t)l->pi->net->n_params * sizeof(float));
     l->grad_q = malloc((size_t)l->qf->net->n_params * sizeof(float));
     l->q_target = malloc((size_t)c->batch * sizeof(float));
-    if (!l->actor || !l->critic || !l->opt_pi || !l->opt_q || !l->grad_pi || !l->grad_q ||
-        !l->q_target)
+    if (!l->actor || !l->critic || (l->split > 0 && !l->critic_head) || !l->opt_pi ||
+        !l->opt_q || !l->grad_pi || !l->grad_q || !l->q_target)
         goto oom;
+    if (c->threads >= 2) {
+        // Every part runs single-threaded BLAS: two parts each waking OpenBLAS's own
+        // threads would put four busy threads on two cores.
+        openblas_set_num_threads(1);
+        l->team = workers_create(c->threads);
+        if (!l->team || ens_trainer_set_workers(l->ens_tr, l->team) != 0)
+            goto oom;
+    }
     if (maac_alpha_init(&l->alpha, c->auto_entropy, c->no_entropy, c->alpha,
                         c->target_entropy, c->lr_alpha) != 0)
         goto oom;
@@ -266,21 +307,28 @@ static int realloc_model_pool(Learner* l, int k) {
     return 0;
 }
 
-static int fit_and_rollout(Learner* l) {
+// Fit the ensemble when due (fit = 1), then refresh D_model.
+static int fit_and_rollout(Learner* l, int fit) {
     const LearnerConfig* c = &l->cfg;
-    double t0 = now_s();
-    EnsTrainStats es;
-    memset(&es, 0, sizeof(es));
-    int r = ens_train(l->ens, l->ens_tr, l->d_env, &l->rng, &es);
-    double t1 = now_s();
-    l->st.t_model += t1 - t0;
-    if (r == -EINVAL)
-        return 0;   // too little data yet: try again at the next fit
-    if (r != 0)
-        return r;
-    l->st.model_fits++;
-    l->st.model_holdout_mse = es.holdout_mse;
-    l->last_fit_step = l->st.env_steps;
+    double t1 = now_s();   // start of the rollouts
+    int r;
+    if (fit) {
+        EnsTrainStats es;
+        memset(&es, 0, sizeof(es));
+        r = ens_train(l->ens, l->ens_tr, l->d_env, &l->rng, &es);
+        double t0 = t1;
+        t1 = now_s();
+        l->st.t_model += t1 - t0;
+        if (r == -EINVAL)
+            return 0;   // too little data yet: try again at the next step
+        if (r != 0)
+            return r;
+        l->st.model_fits++;
+        l->st.model_holdout_mse = es.holdout_mse;
+        l->last_fit_step = l->st.env_steps;
+    }
+    l->last_refresh_step = l->st.env_steps;
+    l->st.model_refreshes++;
     if (c->real_only || c->rollout_batch <= 0)
         return 0;   // D_model unused
     int k = rollout_length(c->rollout_schedule, l->st.env_steps / 1000);
@@ -310,36 +358,78 @@ static void sample_batch(Learner* l) {
                       l->bd + n_real);
 }
 
+// The two parts of an update: index 0 the critic targets of rows [split, B), index 1
+// the actor's gradient and the targets of rows [0, split). Both only read pi, the Qs,
+// the target Qs, the ensemble and the batch; they write disjoint buffers.
+typedef struct {
+    Learner* l;
+    float alpha;
+    float pi_loss;
+    double t_q[2], t_policy;   // each part's own duration (t_q per part: no shared writes)
+} UpdateJob;
+
+static void critic_targets_part(Learner* l, Steve* st, Rng* rng, int r0, int n, float alpha) {
+    const int S = l->S, A = l->A;
+    steve_draw(st, rng, n);
+    steve_targets(st, l->pi, l->qf_targ, alpha, l->bs + (size_t)r0 * S, l->ba + (size_t)r0 * A,
+                  l->br + r0, l->bs2 + (size_t)r0 * S, l->bd + r0, n, l->q_target + r0, NULL,
+                  NULL);
+}
+
+static void update_part(void* arg, int index) {
+    UpdateJob* job = arg;
+    Learner* l = job->l;
+    const int B = l->cfg.batch;
+    double t0 = now_s();
+    if (index == 0) {
+        critic_targets_part(l, l->critic, &l->critic_rng[0], l->split, B - l->split, job->alpha);
+        job->t_q[0] = now_s() - t0;
+    } else if (index == 1) {
+        maac_actor_draw(l->actor, &l->actor_rng, B);
+        job->pi_loss = maac_actor_forward(l->actor, l->pi, l->qf, l->bs, B, job->alpha);
+        mlp_zero_grad(l->pi->net, l->grad_pi);
+        maac_actor_backward(l->actor, l->pi, l->qf, l->grad_pi, NULL);
+        double t1 = now_s();
+        job->t_policy = t1 - t0;
+        if (l->split > 0)
+            critic_targets_part(l, l->critic_head, &l->critic_rng[1], 0, l->split, job->alpha);
+        job->t_q[1] = now_s() - t1;
+    }
+}
+
 static int update_once(Learner* l) {
     const LearnerConfig* c = &l->cfg;
     const int B = c->batch;
     sample_batch(l);
-    float alpha = maac_alpha_value(&l->alpha);
-    // Critic: STEVE (or one-step) targets with the target Qs, then 0.5 MSE per Q.
     double t0 = now_s();
-    steve_draw(l->critic, &l->rng, B);
-    steve_targets(l->critic, l->pi, l->qf_targ, alpha, l->bs, l->ba, l->br, l->bs2, l->bd, B,
-                  l->q_target, NULL, NULL);
+    UpdateJob job = {.l = l, .alpha = maac_alpha_value(&l->alpha)};
+    if (l->team) {
+        workers_run(l->team, update_part, &job);
+    } else {
+        update_part(&job, 1);
+        update_part(&job, 0);
+    }
+    double t1 = now_s();
+    // Critic: 0.5 MSE per Q against the targets, Adam, Polyak averaging of the target
+    // Qs after every gradient step (SAC).
     mlp_zero_grad(l->qf->net, l->grad_q);
     float q_loss = steve_critic_loss(l->critic, l->qf, l->bs, l->ba, l->q_target, B, l->grad_q);
     if (c->grad_clip > 0)
         (void)nn_clip_grad_norm(l->grad_q, l->qf->net->n_params, c->grad_clip);
     adam_step(l->opt_q, l->qf->net->params, l->grad_q);
-    // Polyak averaging of the target Qs after every gradient step (SAC).
     nn_polyak_update(l->qf_targ->net->params, l->qf->net->params, l->qf->net->n_params, c->tau);
-    double t1 = now_s();
-    l->st.t_q += t1 - t0;
-    // Actor: MAAC objective from the batch's start states (H = 0: SAC's actor).
-    maac_actor_draw(l->actor, &l->rng, B);
-    float pi_loss = maac_actor_forward(l->actor, l->pi, l->qf, l->bs, B, alpha);
-    mlp_zero_grad(l->pi->net, l->grad_pi);
-    maac_actor_backward(l->actor, l->pi, l->qf, l->grad_pi, NULL);
+    double t2 = now_s();
+    // Actor: Adam on the gradient computed from the pre-update Qs, then the entropy
+    // coefficient (SAC v2 temperature loss; no-op unless auto-tuned).
     if (c->grad_clip > 0)
         (void)nn_clip_grad_norm(l->grad_pi, l->pi->net->n_params, c->grad_clip);
     adam_step(l->opt_pi, l->pi->net->params, l->grad_pi);
-    // Entropy coefficient (SAC v2 temperature loss; no-op unless auto-tuned).
     (void)maac_alpha_update(&l->alpha, maac_actor_mean_logp(l->actor));
-    l->st.t_policy += now_s() - t1;
+    double t3 = now_s();
+    l->st.t_q += job.t_q[0] + job.t_q[1] + (t2 - t1);
+    l->st.t_policy += job.t_policy + (t3 - t2);
+    l->st.t_updates += t3 - t0;
+    float pi_loss = job.pi_loss;
     if (!isfinite(q_loss) || !isfinite(pi_loss))
         return -EDOM;
     l->st.q_loss = q_loss;
@@ -355,9 +445,11 @@ int learner_train_step(Learner* l) {
     if (n < c->init_random_steps || n < 1)
         return 0;
     int r;
-    long since = l->last_fit_step < 0 ? -1 : n - l->last_fit_step;
-    if (l->needs_model && (since < 0 || since >= c->model_train_freq)) {
-        if ((r = fit_and_rollout(l)) != 0)
+    long since_refresh = l->last_refresh_step < 0 ? -1 : n - l->last_refresh_step;
+    if (l->needs_model && (since_refresh < 0 || since_refresh >= c->model_train_freq)) {
+        int fit_freq = c->model_fit_freq > 0 ? c->model_fit_freq : c->model_train_freq;
+        long since_fit = l->last_fit_step < 0 ? -1 : n - l->last_fit_step;
+        if ((r = fit_and_rollout(l, since_fit < 0 || since_fit >= fit_freq)) != 0)
             return r;
     }
     for (int i = 0; i < c->updates_per_step; i++)

@@ -5,7 +5,7 @@
 // policy, the entropy coefficient and every optimiser. The caller feeds real
 // transitions (from `maac train`'s own plant, or from maacd's control thread) and
 // calls learner_train_step once per env step; the learner then does what is due:
-// retrain the models every model_train_freq steps, refresh D_model with k-step
+// retrain the models every model_fit_freq steps, refresh D_model with k-step
 // branched rollouts, and run updates_per_step critic (STEVE) + actor (MAAC) +
 // entropy updates. The policy it trains is its own; learner_snapshot_policy gives an
 // immutable copy to publish. Defaults follow shared/MAAC_FACTS.md (see docs/).
@@ -53,7 +53,9 @@ typedef struct {
     int n_elites;             // elites used in rollouts (M)
     // data schedule
     int init_random_steps;    // uniform-random actions before learning (5000)
-    int model_train_freq;     // env steps between model fits (250)
+    int model_train_freq;     // env steps between D_model refreshes (250)
+    int model_fit_freq;       // env steps between model fits (1000, the released MAAC
+                              // trainer; 0 = at every refresh, as MBPO)
     int rollout_batch;        // start states per D_model refresh (100000)
     int rollout_schedule[4];  // [e0, e1, k0, k1]: k grows from k0 to k1 between epochs e0..e1
     long env_capacity, model_capacity;   // 1e6, 2e6
@@ -69,16 +71,24 @@ typedef struct {
     int model_batch;          // model minibatch rows (256)
     float grad_clip;          // max L2 norm of policy/Q gradients (0 = no clipping)
     int rollout_chunk;        // rows per rollout chunk (bounds rollout memory, 4096)
+    int threads;              // learner threads (2): >= 2 runs the actor and the critic
+                              // targets of an update, and groups of ensemble members in a
+                              // model fit, at once, each with single-threaded OpenBLAS
+                              // (set process-wide); 1: one thread, BLAS as the environment
+                              // sets it. Results are identical for every value.
 } LearnerConfig;
 
 typedef struct {
     long env_steps;           // real transitions added
     long updates;             // gradient updates done (critic + actor pairs)
     int model_fits;           // ens_train calls
+    int model_refreshes;      // D_model refreshes (rollout rounds)
     int rollout_len;          // current k
     float alpha;              // current entropy coefficient
     float q_loss, pi_loss, model_holdout_mse;
-    double t_model, t_policy, t_q, t_rollout;   // seconds spent (Table 1 breakdown)
+    double t_model, t_policy, t_q, t_rollout;   // seconds spent (Table 1 breakdown); with
+                                                // threads >= 2 t_policy and t_q overlap
+    double t_updates;         // wall seconds of the updates (critic and actor together)
 } LearnerStats;
 
 typedef struct Learner Learner;

@@ -13,6 +13,7 @@
 // the INI file of `maac train --config` and maacd's config use.
 // Thread: any. Allocation: none.
 #include "core/learner.h"
+#include "core/workers.h"
 #include "core/rollout.h"
 
 #include <errno.h>
@@ -60,6 +61,7 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->n_elites = 8;
     cfg->init_random_steps = 5000;
     cfg->model_train_freq = 250;
+    cfg->model_fit_freq = 1000;
     cfg->rollout_batch = 100000;
     cfg->rollout_schedule[0] = 20;
     cfg->rollout_schedule[1] = 100;
@@ -77,6 +79,7 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->model_batch = 256;
     cfg->grad_clip = 0.0f;
     cfg->rollout_chunk = 4096;
+    cfg->threads = 2;
     if (!plant)
         return;
     // Per-plant choices of the released MAAC script (MAAC_FACTS.md §1).
@@ -117,6 +120,7 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
         cfg->real_ratio = 0.5f;
         cfg->init_random_steps = 500;
         cfg->model_train_freq = 250;
+        cfg->model_fit_freq = 0;
         cfg->rollout_batch = 1000;
         cfg->model_max_epochs = 30;
         cfg->model_batch = 128;
@@ -150,12 +154,13 @@ static const Field FIELDS[] = {
     FI(q_hidden, F_INT), FI(q_width, F_INT), FI(q_act, F_ACT),
     FI(n_models, F_INT), FI(model_hidden, F_INT), FI(model_width, F_INT),
     FI(model_act, F_ACT), FI(n_elites, F_INT),
-    FI(init_random_steps, F_INT), FI(model_train_freq, F_INT), FI(rollout_batch, F_INT),
+    FI(init_random_steps, F_INT), FI(model_train_freq, F_INT), FI(model_fit_freq, F_INT),
+    FI(rollout_batch, F_INT),
     FI(rollout_schedule, F_SCHED), FI(env_capacity, F_LONG), FI(model_capacity, F_LONG),
     FI(mpc_eval, F_INT),
     FI(model_retain, F_INT), FI(model_max_epochs, F_INT), FI(model_max_seconds, F_FLOAT),
     FI(model_patience, F_INT), FI(model_weight_decay, F_FLOAT), FI(model_batch, F_INT),
-    FI(grad_clip, F_FLOAT), FI(rollout_chunk, F_INT),
+    FI(grad_clip, F_FLOAT), FI(rollout_chunk, F_INT), FI(threads, F_INT),
     FC(population, F_INT), FC(n_elites, F_INT), FC(iterations, F_INT), FC(horizon, F_INT),
     FC(gamma, F_FLOAT), FC(momentum, F_FLOAT), FC(init_std, F_FLOAT),
 };
@@ -280,9 +285,10 @@ int learner_config_check(const LearnerConfig* c, MaacErr* reterr) {
                         ENS_MAX_MEMBERS);
     if (c->n_elites < 1 || c->n_elites > c->n_models)
         return maac_err(reterr, -EINVAL, "n_elites %d out of [1, n_models]", c->n_elites);
-    if (c->init_random_steps < 0 || c->model_train_freq < 1 || c->rollout_batch < 0)
+    if (c->init_random_steps < 0 || c->model_train_freq < 1 || c->model_fit_freq < 0 ||
+        c->rollout_batch < 0)
         return maac_err(reterr, -EINVAL, "bad data schedule (init_random_steps, "
-                                         "model_train_freq, rollout_batch)");
+                                         "model_train_freq, model_fit_freq, rollout_batch)");
     if (c->rollout_schedule[2] < 0 || c->rollout_schedule[3] < 0)
         return maac_err(reterr, -EINVAL, "rollout lengths must be >= 0");
     if (c->env_capacity < 1 || c->model_capacity < 0)
@@ -294,6 +300,8 @@ int learner_config_check(const LearnerConfig* c, MaacErr* reterr) {
     if (c->rollout_chunk < 1 || c->model_batch < 1 || c->model_max_epochs < 1)
         return maac_err(reterr, -EINVAL, "rollout_chunk, model_batch and model_max_epochs "
                                          "must be >= 1");
+    if (c->threads < 1 || c->threads > WORKERS_MAX)
+        return maac_err(reterr, -EINVAL, "threads %d out of [1, %d]", c->threads, WORKERS_MAX);
     return 0;
 }
 

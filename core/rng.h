@@ -33,7 +33,8 @@ float rng_normal(Rng* rng);
 // Uniform integer in [0, n), n > 0 (unbiased).
 uint32_t rng_below(Rng* rng, uint32_t n);
 
-// Fill out[0..n) with standard normal draws.
+// Fill out[0..n) with standard normal draws (float Box-Muller on pairs: a different
+// stream from n rng_normal calls, and ~4x faster; |draw| <= 5.77).
 void rng_normal_fill(Rng* rng, float* out, long n);
 
 // Fill out[0..n) with uniform draws in [lo, hi).

@@ -226,6 +226,7 @@ static void add_stats(Maacd* d, Kv* k) {
             kv_double(k, "lt_t_model_s", s.ls.t_model);
             kv_double(k, "lt_t_policy_s", s.ls.t_policy);
             kv_double(k, "lt_t_q_s", s.ls.t_q);
+            kv_double(k, "lt_t_updates_s", s.ls.t_updates);
             kv_double(k, "lt_t_rollout_s", s.ls.t_rollout);
         }
     }

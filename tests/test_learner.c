@@ -7,6 +7,7 @@
 //  * D_model is filled by rollouts and batches use it;
 //  * the same seed gives bit-identical returns, policy parameters and losses over the
 //    first 1,000 steps (run twice in-process; OPENBLAS_NUM_THREADS=1);
+//  * threads = 2 and threads = 1 give the same run (with and without STEVE);
 //  * a snapshot is an independent copy with an increasing version;
 //  * a learner checkpoint round-trips (learner_save / learner_ckpt_load).
 #include <math.h>
@@ -178,6 +179,57 @@ static void test_learner_schedule_and_determinism(void) {
     free(d.params);
 }
 
+// model_fit_freq = 500 with refreshes every 250 steps: refreshes at 300, 550 and 800,
+// fits only at 300 and 800.
+static void test_learner_fit_freq(void) {
+    LearnerConfig c;
+    small_config(&c, 9);
+    c.model_fit_freq = 500;
+    c.updates_per_step = 0;
+    RunOut a;
+    int r = run_learner(&c, 1000, &a);
+    CHECK(r == 0, "run %d", r);
+    CHECK(a.st.model_fits == 2, "fits every 500 steps: %d", a.st.model_fits);
+    CHECK(a.st.model_refreshes == 3, "D_model refreshed every 250 steps: %d",
+          a.st.model_refreshes);
+    CHECK(a.model_size > 2L * c.rollout_batch && a.model_size <= 3L * c.rollout_batch,
+          "three refreshes' rows in D_model: %ld", a.model_size);
+    free(a.params);
+}
+
+// threads = 2 (actor and critic-target parts at once, member groups in model fits)
+// and threads = 1 (the same parts one after the other) give the same run, with STEVE
+// targets (split across the parts) as well as one-step ones.
+static void test_learner_threads_same_run(void) {
+    for (int steve = 0; steve <= 1; steve++) {
+        LearnerConfig c;
+        small_config(&c, 11);
+        c.steve = steve;
+        c.steve_horizon = 2;
+        c.updates_per_step = 2;
+        RunOut a, b;
+        c.threads = 2;
+        int ra = run_learner(&c, 700, &a);
+        c.threads = 1;
+        int rb = run_learner(&c, 700, &b);
+        CHECK(ra == 0 && rb == 0, "runs %d %d", ra, rb);
+        CHECK(a.st.updates > 0 && a.st.model_fits == 2, "updates %ld fits %d", a.st.updates,
+              a.st.model_fits);
+        CHECK(a.episodes == b.episodes && a.sum_returns == b.sum_returns,
+              "steve %d: threads 2 and 1 give the same returns: %.17g vs %.17g", steve,
+              a.sum_returns, b.sum_returns);
+        CHECK(a.n_params == b.n_params &&
+                  memcmp(a.params, b.params, (size_t)a.n_params * sizeof(float)) == 0,
+              "steve %d: threads 2 and 1 give a bit-identical policy", steve);
+        CHECK(memcmp(&a.st.q_loss, &b.st.q_loss, sizeof(float)) == 0 &&
+                  memcmp(&a.st.model_holdout_mse, &b.st.model_holdout_mse, sizeof(float)) == 0,
+              "steve %d: identical critic loss and model holdout MSE", steve);
+        CHECK(a.st.t_updates > 0 && b.st.t_updates > 0, "update wall time recorded");
+        free(a.params);
+        free(b.params);
+    }
+}
+
 // The rollout length follows the schedule and D_model is resized for it (MBPO pool).
 static void test_learner_rollout_schedule_resizes_pool(void) {
     LearnerConfig c;
@@ -235,6 +287,8 @@ static void test_trainer_writes_files(void) {
 
 int main(void) {
     test_learner_schedule_and_determinism();
+    test_learner_threads_same_run();
+    test_learner_fit_freq();
     test_learner_rollout_schedule_resizes_pool();
     test_trainer_writes_files();
     return test_summary("test_learner");

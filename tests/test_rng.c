@@ -4,6 +4,8 @@
 // The reference values are xoshiro256** seeded with splitmix64(42), computed by an
 // independent Python transcription of the two published algorithms.
 #include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
@@ -59,6 +61,30 @@ int main(void) {
     CHECK_NEAR(sn2 / N, 1.0, 0.02, "normal var");
     for (int k = 0; k < 10; k++) CHECK_NEAR(hist[k] / (double)N, 0.1, 0.005, "below(10) bucket");
     CHECK(rng_below(&g, 1) == 0, "below(1) == 0");
+    // rng_normal_fill (pairs, float Box-Muller): moments of N(0, 1), the two halves of
+    // a pair uncorrelated, the tail fractions right, odd lengths filled to the end.
+    {
+        enum { NF = 400001 };
+        float* z = malloc(sizeof(float) * NF);
+        z[NF - 1] = NAN;
+        rng_normal_fill(&g, z, NF);
+        double m1 = 0, m2 = 0, m4 = 0, pair = 0, above2 = 0;
+        int finite = 1;
+        for (long i = 0; i < NF; i++) {
+            double v = z[i];
+            if (!isfinite(v) || fabs(v) > 5.8) finite = 0;
+            m1 += v, m2 += v * v, m4 += v * v * v * v;
+            if (fabs(v) > 2.0) above2 += 1;
+            if (i % 2 == 1) pair += v * z[i - 1];
+        }
+        CHECK(finite, "normal_fill draws finite and within 5.8");
+        CHECK_NEAR(m1 / NF, 0.0, 0.006, "normal_fill mean");
+        CHECK_NEAR(m2 / NF, 1.0, 0.01, "normal_fill var");
+        CHECK_NEAR(m4 / NF, 3.0, 0.06, "normal_fill 4th moment (3 for a Gaussian)");
+        CHECK_NEAR(pair / (NF / 2), 0.0, 0.01, "pair halves uncorrelated");
+        CHECK_NEAR(above2 / NF, 0.0455, 0.002, "P(|z| > 2) = 0.0455");
+        free(z);
+    }
     float lo_hi[1000];
     rng_uniform_fill(&g, lo_hi, 1000, 5.0f, 5.0000005f);
     int in = 1;
