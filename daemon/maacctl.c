@@ -36,6 +36,7 @@ static void usage(void) {
             "  pause | resume      learning\n"
             "  mode policy|mpc     how actions are computed\n"
             "  stop                shut the daemon down\n"
+            "-t: reply timeout in ms (5000; save 65000: it waits for the learner's step)\n"
             "default endpoint: $MAACD_CONTROL, else [daemon] control_endpoint of\n"
             "/etc/maacd/maacd.conf, else %s\n",
             LINK_DEFAULT_CTL_ENDPOINT);
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
         conf_ep[0])
         ep = conf_ep;   // the packaged daemon's socket
     if (!ep || !ep[0]) ep = LINK_DEFAULT_CTL_ENDPOINT;
-    int timeout = 5000, json = 0, i = 1;
+    int timeout = -1, json = 0, i = 1;   // -1: the command's default below
     for (; i < argc && argv[i][0] == '-'; i++) {
         if ((!strcmp(argv[i], "-e") || !strcmp(argv[i], "--endpoint")) && i + 1 < argc) ep = argv[++i];
         else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--timeout")) && i + 1 < argc)
@@ -81,6 +82,9 @@ int main(int argc, char** argv) {
     }
     const char* cmd = argv[i];
     const char* arg = i + 1 < argc ? argv[i + 1] : "";
+    // save waits for the learner thread to finish its current step (a model fit can
+    // take tens of seconds; the daemon waits up to 60 s), the rest answer at once.
+    if (timeout < 0) timeout = !strcmp(cmd, "save") ? 65000 : 5000;
     static const char* known[] = {"status", "stats", "swap", "save", "pause", "resume", "mode",
                                   "stop", NULL};
     int ok_cmd = 0;

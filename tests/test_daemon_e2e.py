@@ -190,7 +190,7 @@ def basic():
           "stats has histograms, learner progress, settings")
     check("_duplicate_keys" not in stats and "_duplicate_keys" not in st,
           f"no duplicate keys in replies: {stats.get('_duplicate_keys')} {st.get('_duplicate_keys')}")
-    rc, sv = ctl(ctl_ep, "save")
+    rc, sv = ctl(ctl_ep, "save", timeout=65000)   # waits for the learner's current step
     ck = os.path.join(d, "ckpt")
     check(rc == 0 and os.path.exists(os.path.join(ck, "policy.ckpt"))
           and os.path.exists(os.path.join(ck, "learner.ckpt")), f"save: {sv}")
