@@ -6,6 +6,7 @@
 //   body map   { "kind": str, "meta": {str: str|float64}, "networks": [net, ...] }
 //   net map    { "name": str, "members": int, "sizes": [int], "hidden_act": str,
 //                "head": "linear"|"gauss", "in_mean": bin, "in_std": bin, "params": bin }
+//   optional body key "blobs": {str: bin}, named byte strings laid out by the kind
 // Float arrays are float32 little-endian; params is the Mlp's parameter block.
 //
 // Reading treats the file as untrusted. Before msgpack-c sees a byte, skim()
@@ -148,12 +149,36 @@ Mlp* ckpt_net(const Ckpt* c, const char* name) {
     return NULL;
 }
 
+int ckpt_add_blob(Ckpt* c, const char* name, const void* data, size_t len) {
+    if ((!data && len) || !name_ok(name, CKPT_NAME_LEN) || ckpt_blob(c, name, NULL)) return -EINVAL;
+    if (c->n_blobs >= CKPT_MAX_BLOBS) return -ENOSPC;
+    if (len > (size_t)CKPT_MAX_FILE_BYTES) return -EFBIG;
+    copy_str(c->blob_names[c->n_blobs], CKPT_NAME_LEN, name);
+    c->blobs[c->n_blobs] = data;
+    c->blob_len[c->n_blobs++] = len;
+    return 0;
+}
+
+const void* ckpt_blob(const Ckpt* c, const char* name, size_t* ret_len) {
+    for (int i = 0; i < c->n_blobs; i++)
+        if (strcmp(c->blob_names[i], name) == 0) {
+            if (ret_len) *ret_len = c->blob_len[i];
+            return c->blobs[i] ? c->blobs[i] : (const void*)"";
+        }
+    return NULL;
+}
+
 void ckpt_done(Ckpt* c) {
     for (int i = 0; i < c->n_nets; i++) {
         mlp_free(c->nets[i]);
         c->nets[i] = NULL;
     }
     c->n_nets = 0;
+    for (int i = 0; i < c->n_blobs; i++) {
+        free((void*)c->blobs[i]);
+        c->blobs[i] = NULL;
+    }
+    c->n_blobs = 0;
 }
 
 // ==== encoding ==================================================================
@@ -195,9 +220,19 @@ static int pack_net(msgpack_packer* pk, const char* name, const Mlp* m) {
 }
 
 int ckpt_encode(const Ckpt* c, char** ret_buf, size_t* ret_len, MaacErr* reterr) {
-    if (c->n_nets < 0 || c->n_nets > CKPT_MAX_NETS || c->n_meta < 0 || c->n_meta > CKPT_MAX_META)
-        return maac_err(reterr, -EINVAL, "checkpoint: bad counts (%d networks, %d meta)",
-                        c->n_nets, c->n_meta);
+    if (c->n_nets < 0 || c->n_nets > CKPT_MAX_NETS || c->n_meta < 0 || c->n_meta > CKPT_MAX_META ||
+        c->n_blobs < 0 || c->n_blobs > CKPT_MAX_BLOBS)
+        return maac_err(reterr, -EINVAL, "checkpoint: bad counts (%d networks, %d meta, %d blobs)",
+                        c->n_nets, c->n_meta, c->n_blobs);
+    size_t blob_bytes = 0;
+    for (int i = 0; i < c->n_blobs; i++) {
+        if ((!c->blobs[i] && c->blob_len[i]) || !name_ok(c->blob_names[i], CKPT_NAME_LEN))
+            return maac_err(reterr, -EINVAL, "checkpoint: blob %d has no data or no name", i);
+        blob_bytes += c->blob_len[i];
+        if (blob_bytes > (size_t)CKPT_MAX_FILE_BYTES)
+            return maac_err(reterr, -EFBIG, "checkpoint: blobs exceed the %ld-byte limit",
+                            CKPT_MAX_FILE_BYTES);
+    }
     for (int i = 0; i < c->n_nets; i++)
         if (!c->nets[i] || !name_ok(c->net_names[i], CKPT_NAME_LEN))
             return maac_err(reterr, -EINVAL, "checkpoint: network %d has no net or no name", i);
@@ -210,7 +245,12 @@ int ckpt_encode(const Ckpt* c, char** ret_buf, size_t* ret_len, MaacErr* reterr)
     msgpack_sbuffer_init(&body);
     msgpack_sbuffer_init(&outer);
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-    int r = msgpack_pack_map(&pk, 3);
+    // Reserve the blobs' bytes up front: one allocation instead of doublings (the
+    // learner state's replay buffers can be hundreds of MB).
+    // (msgpack_sbuffer is {size, data, alloc}; an empty one may take a malloc'd block.)
+    if (blob_bytes > 0 && (body.data = malloc(blob_bytes + 65536)) != NULL)
+        body.alloc = blob_bytes + 65536;
+    int r = msgpack_pack_map(&pk, c->n_blobs > 0 ? 4 : 3);
     r = r || pack_cstr(&pk, "kind") || pack_cstr(&pk, c->kind);
     r = r || pack_cstr(&pk, "meta") || msgpack_pack_map(&pk, (size_t)c->n_meta);
     for (int i = 0; i < c->n_meta && !r; i++) {
@@ -219,12 +259,19 @@ int ckpt_encode(const Ckpt* c, char** ret_buf, size_t* ret_len, MaacErr* reterr)
     }
     r = r || pack_cstr(&pk, "networks") || msgpack_pack_array(&pk, (size_t)c->n_nets);
     for (int i = 0; i < c->n_nets && !r; i++) r = pack_net(&pk, c->net_names[i], c->nets[i]);
+    if (c->n_blobs > 0) {
+        r = r || pack_cstr(&pk, "blobs") || msgpack_pack_map(&pk, (size_t)c->n_blobs);
+        for (int i = 0; i < c->n_blobs && !r; i++)
+            r = pack_cstr(&pk, c->blob_names[i]) || msgpack_pack_bin(&pk, c->blob_len[i]) ||
+                msgpack_pack_bin_body(&pk, c->blobs[i], c->blob_len[i]);
+    }
     if (!r && body.size > (size_t)CKPT_MAX_FILE_BYTES - 64) {
         msgpack_sbuffer_destroy(&body);
         return maac_err(reterr, -EFBIG, "checkpoint: body of %zu bytes exceeds the %ld-byte limit",
                         body.size, CKPT_MAX_FILE_BYTES);
     }
     if (!r) {
+        if ((outer.data = malloc(body.size + 256)) != NULL) outer.alloc = body.size + 256;
         msgpack_packer_init(&pk, &outer, msgpack_sbuffer_write);
         r = msgpack_pack_map(&pk, 4);
         r = r || pack_cstr(&pk, "format") || pack_cstr(&pk, CKPT_FORMAT);
@@ -463,9 +510,11 @@ static int decode_body(const void* buf, size_t len, Ckpt* c, MaacErr* reterr) {
     msgpack_unpacked u;
     int r = unpack_one(buf, len, &u, "body", reterr);
     if (r) return r;
-    static const char* const keys[3] = {"kind", "meta", "networks"};
-    const msgpack_object* v[3];
-    r = map_fields(&u.data, keys, 3, v, "body", reterr);
+    static const char* const keys[4] = {"kind", "meta", "networks", "blobs"};
+    const msgpack_object* v[4];
+    // "blobs" is optional: a 4-entry body must have it, a 3-entry body must not.
+    int n_keys = u.data.type == MSGPACK_OBJECT_MAP && u.data.via.map.size == 4 ? 4 : 3;
+    r = map_fields(&u.data, keys, n_keys, v, "body", reterr);
     if (r) goto out;
     r = -EBADMSG;
     if (get_str(v[0], c->kind, sizeof c->kind, 1)) {
@@ -524,6 +573,37 @@ static int decode_body(const void* buf, size_t len, Ckpt* c, MaacErr* reterr) {
         }
         copy_str(c->net_names[c->n_nets], CKPT_NAME_LEN, name);
         c->nets[c->n_nets++] = net;
+    }
+    if (n_keys == 4) {
+        if (v[3]->type != MSGPACK_OBJECT_MAP || v[3]->via.map.size > CKPT_MAX_BLOBS) {
+            r = maac_err(reterr, -EBADMSG, "checkpoint: blobs must be a map of at most %d entries",
+                         CKPT_MAX_BLOBS);
+            goto out;
+        }
+        for (uint32_t i = 0; i < v[3]->via.map.size; i++) {
+            const msgpack_object* k = &v[3]->via.map.ptr[i].key;
+            const msgpack_object* val = &v[3]->via.map.ptr[i].val;
+            char name[CKPT_NAME_LEN];
+            if (get_str(k, name, sizeof name, 0) || val->type != MSGPACK_OBJECT_BIN) {
+                r = maac_err(reterr, -EBADMSG, "checkpoint: blob %u must be str (1..%d bytes) -> bin",
+                             i, CKPT_NAME_LEN - 1);
+                goto out;
+            }
+            if (ckpt_blob(c, name, NULL)) {
+                r = maac_err(reterr, -EBADMSG, "checkpoint: blob \"%s\" appears twice", name);
+                goto out;
+            }
+            size_t n = val->via.bin.size;
+            void* d = malloc(n ? n : 1);
+            if (!d) {
+                r = maac_err(reterr, -ENOMEM, "checkpoint: out of memory for blob \"%s\"", name);
+                goto out;
+            }
+            memcpy(d, val->via.bin.ptr, n);
+            copy_str(c->blob_names[c->n_blobs], CKPT_NAME_LEN, name);
+            c->blobs[c->n_blobs] = d;
+            c->blob_len[c->n_blobs++] = n;
+        }
     }
     r = 0;
 out:

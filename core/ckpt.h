@@ -5,12 +5,15 @@
 //   { "format": "maacd-checkpoint", "version": 1, "body": <bin>, "crc32": <uint> }
 // where crc32 is zlib's CRC-32 of the body bytes and body is itself a msgpack map
 //   { "kind": str, "meta": {str: str|float}, "networks": [ {name, members, sizes,
-//     hidden_act, head, in_mean: bin, in_std: bin, params: bin}, ... ] }
-// with every float array as float32 little-endian bytes. Written atomically
-// (temp file in the same folder, fsync, rename, fsync the folder). Read with full
+//     hidden_act, head, in_mean: bin, in_std: bin, params: bin}, ... ],
+//     "blobs": {str: bin} (optional; only written when there are blobs) }
+// with every float array as float32 little-endian bytes. Blobs are named byte strings
+// whose layout the kind defines (e.g. "learner_state": replay buffers, optimiser
+// moments, random states); a file without blobs is exactly what earlier builds wrote.
+// Written atomically (temp file in the same folder, fsync, rename, fsync the folder). Read with full
 // validation: a truncated, corrupted or mismatched file is rejected with a clear
 // message and nothing half-loaded is returned.
-// Thread: any (the daemon reads off the control thread). Allocation: the Mlps a read returns.
+// Thread: any (the daemon reads off the control thread). Allocation: the Mlps and blobs a read returns.
 #ifndef MAAC_CKPT_H
 #define MAAC_CKPT_H
 
@@ -26,6 +29,7 @@
 #define CKPT_MAX_META 48
 #define CKPT_NAME_LEN 48
 #define CKPT_STR_LEN 128
+#define CKPT_MAX_BLOBS 32
 #define CKPT_MAX_FILE_BYTES (1L << 30)
 
 typedef struct {
@@ -42,6 +46,10 @@ typedef struct {
     Mlp* nets[CKPT_MAX_NETS];         // owned after ckpt_read; borrowed for ckpt_write
     int n_meta;                       // entries in meta
     CkptMeta meta[CKPT_MAX_META];
+    int n_blobs;                      // entries in blobs
+    char blob_names[CKPT_MAX_BLOBS][CKPT_NAME_LEN];
+    const void* blobs[CKPT_MAX_BLOBS];   // owned after ckpt_read; borrowed for ckpt_write
+    size_t blob_len[CKPT_MAX_BLOBS];  // bytes
 } Ckpt;
 
 // Start an empty checkpoint of the given kind.
@@ -54,9 +62,13 @@ int ckpt_set_str(Ckpt* c, const char* key, const char* v);
 // Look up metadata; 0 or -ENOENT (or -EINVAL when the type differs).
 int ckpt_get_num(const Ckpt* c, const char* key, double* ret);
 int ckpt_get_str(const Ckpt* c, const char* key, const char** ret);
+// Add a named byte string (borrowed for writing; len may be 0). 0 or -ENOSPC/-EINVAL.
+int ckpt_add_blob(Ckpt* c, const char* name, const void* data, size_t len);
+// The blob named name (its length in *ret_len), or NULL.
+const void* ckpt_blob(const Ckpt* c, const char* name, size_t* ret_len);
 // The network named name, or NULL.
 Mlp* ckpt_net(const Ckpt* c, const char* name);
-// Free the networks a ckpt_read returned (not for checkpoints built to write).
+// Free the networks and blobs a ckpt_read returned (not for checkpoints built to write).
 void ckpt_done(Ckpt* c);
 
 // Encode to a malloc'd buffer (*ret_buf, *ret_len); caller frees. 0 or -errno.

@@ -15,6 +15,7 @@
 #ifndef MAAC_ENSEMBLE_H
 #define MAAC_ENSEMBLE_H
 
+#include "core/adam.h"
 #include "core/mlp.h"
 #include "core/replay.h"
 #include "core/workers.h"
@@ -75,6 +76,10 @@ void ens_trainer_free(EnsTrainer* t);           // Nullable: t
 // bit-identical to the serial one (the same per-member sgemms, elementwise Adam).
 // 0, or -ENOMEM (the previous setting is kept).
 int ens_trainer_set_workers(EnsTrainer* t, Workers* w);
+// The trainer's optimiser (its moments and step carry over between ens_train calls;
+// the learner state saves and restores them). Everything else in a trainer is rebuilt
+// by every ens_train call.
+Adam* ens_trainer_adam(const EnsTrainer* t);
 // Fit on every row of d_env (warm start): refresh normalisation, bootstrap, train
 // with early stopping, pick elites. 0 or -ENOMEM / -EINVAL (too little data).
 int ens_train(Ensemble* e, EnsTrainer* t, const ReplayBuffer* d_env, Rng* rng,

@@ -156,6 +156,8 @@ int ens_trainer_set_workers(EnsTrainer* t, Workers* w) {
     return 0;
 }
 
+Adam* ens_trainer_adam(const EnsTrainer* t) { return t->adam; }
+
 void ens_trainer_free(EnsTrainer* t) {
     if (!t) return;
     adam_free(t->adam);

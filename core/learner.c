@@ -27,9 +27,11 @@
 // (target_update_interval = 1) and what MAAC's released trainer does in effect
 // (MAAC_FACTS.md §2, its interval counter never advances).
 // Time spent in each part is accumulated for the Table 1 breakdown (LearnerStats).
+// The Learner struct is in learner_internal.h: learner_state.c saves and restores it.
 // Thread: learner only. Allocation: learner_create, snapshots, D_model reallocation
 // when the rollout length changes (MBPO `_reallocate_model_pool`).
 #include "core/learner.h"
+#include "core/learner_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -47,51 +49,6 @@
 #include "sim/reward.h"
 
 #include <cblas.h>
-
-struct Learner {
-    LearnerConfig cfg;           // settings (target_entropy resolved)
-    int S, A;                    // obs_dim, act_dim
-    float act_low[POLICY_MAX_ACT], act_high[POLICY_MAX_ACT];   // (A)
-    const SimRewardFn* rf;       // plant's reward/termination, NULL if none
-    int use_known_reward;        // rf used for imagined rewards
-    int needs_model;             // some part of the configuration uses the ensemble
-    Rng rng;                     // batches, noise, model fits, rollouts
-    Rng act_rng;                 // collection actions (separate so updates don't shift them)
-    Rng actor_rng;               // the actor's noise (its own stream: it runs on a worker)
-    Rng critic_rng[2];           // the noise of the two parts of the critic targets
-    Workers* team;               // threads >= 2: the update and model-fit workers
-    ReplayBuffer* d_env;         // real transitions
-    ReplayBuffer* d_model;       // imagined transitions
-    int d_model_k;               // k the current D_model capacity was sized for
-    Ensemble* ens;               // dynamics ensemble
-    EnsTrainer* ens_tr;          // its trainer
-    RolloutWork* roll;           // rollout buffers
-    Policy* pi;                  // current policy
-    QFunction* qf;               // twin Qs
-    QFunction* qf_targ;          // target twin Qs
-    MaacDynamics dyn;            // the ensemble as MAAC/STEVE dynamics
-    MaacActor* actor;            // MAAC actor objective (work buffers, noise)
-    Steve* critic;               // STEVE / one-step critic targets (rows [split, B)) and loss
-    Steve* critic_head;          // critic targets of rows [0, split), run beside the actor
-    int split;                   // rows of the batch whose targets critic_head computes
-    MaacAlpha alpha;             // entropy coefficient (auto-tuned, fixed or none)
-    Adam* opt_pi;                // policy optimiser
-    Adam* opt_q;                 // Q optimiser
-    float* grad_pi;              // (policy n_params)
-    float* grad_q;               // (Q n_params)
-    float* q_target;             // (batch) critic targets
-    float* bs;                   // (batch, S) batch buffers
-    float* ba;                   // (batch, A)
-    float* br;                   // (batch)
-    float* bs2;                  // (batch, S)
-    float* bd;                   // (batch)
-    float* act_scratch;          // policy_act1 scratch
-    float* act_eps;              // (A)
-    uint64_t version;            // snapshots published
-    long last_fit_step;          // env_steps at the last model fit (-1 none)
-    long last_refresh_step;      // env_steps at the last D_model refresh (-1 none)
-    LearnerStats st;             // counters and timings
-};
 
 static double now_s(void) {
     struct timespec ts;

@@ -21,6 +21,7 @@
 #include "core/ensemble.h"
 #include "core/cem.h"
 #include "core/replay.h"
+#include "core/ckpt.h"
 
 typedef struct {
     char plant[48];           // plant name (selects reward/termination functions)
@@ -142,5 +143,41 @@ int learner_save(const Learner* l, const char* path, MaacErr* reterr);
 // them. 0 or -errno with reterr filled (nothing returned on failure).
 int learner_ckpt_load(const char* path, Policy** ret_pi, QFunction** ret_qf,
                       Ensemble** ret_ens, MaacErr* reterr);
+
+
+// ---- exact resume (learner_state.c) ---------------------------------------------------
+// A checkpoint of kind "learner_state" (docs/checkpoint-format.md) holds EVERYTHING that
+// carries over between learner_train_step calls: the resolved settings, the five random
+// streams, D_env and D_model (used rows, in slot order, with head and counters), the
+// ensemble with its normalisations and elites, policy, Qs, target Qs, the Adam moments
+// and steps of the policy, Q, ensemble and entropy optimisers, log alpha, the stats,
+// version, last_fit_step and last_refresh_step. A learner loaded from it and the one
+// that saved it, fed the same transitions and calls, stay bit-identical (for any
+// `threads`, and as long as model_max_seconds = 0: a wall-clock cap is not
+// reproducible). The file holds the used rows only; like every checkpoint it must stay
+// under CKPT_MAX_FILE_BYTES (1 GiB).
+#define LEARNER_STATE_MAX_EXTRA 12
+// Caller numbers saved with the state (meta "x.<key>"; `maac train` keeps its episode
+// counter, timings etc. there). Keys of 1..30 bytes; values are doubles (integers exact
+// up to 2^53).
+typedef struct {
+    int n;
+    char key[LEARNER_STATE_MAX_EXTRA][32];
+    double val[LEARNER_STATE_MAX_EXTRA];
+} LearnerStateExtra;
+// Set / get one extra number (0 or -ENOSPC; get returns dflt when absent; Nullable: x in get).
+int learner_state_extra_set(LearnerStateExtra* x, const char* key, double v);
+double learner_state_extra_get(const LearnerStateExtra* x, const char* key, double dflt);
+// Save the complete state atomically (temp file, fsync, rename). 0 or -errno.
+// Nullable: extra.
+int learner_state_save(const Learner* l, const char* path, MaacErr* reterr);
+int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, const char* path,
+                          MaacErr* reterr);
+// Create a learner from a saved state: learner_create with the saved settings, obs/act
+// dimensions and action bounds, then every saved field restored. A truncated, corrupt,
+// wrong-kind or inconsistent file is refused: NULL with reterr filled, nothing leaked.
+// ret_extra (nullable) receives the caller numbers saved with it.
+Learner* learner_state_load(const char* path, MaacErr* reterr);
+Learner* learner_state_load_ex(const char* path, LearnerStateExtra* ret_extra, MaacErr* reterr);
 
 #endif
