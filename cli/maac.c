@@ -3,6 +3,8 @@
 //
 //   maac train --plant half_cheetah --steps 50000 --seed 0 --out runs/hc0
 //              [--config FILE] [--eval-every N] [--eval-episodes N] [--<setting> VALUE]...
+//   maac train --resume runs/hc0 --steps 100000 [--out DIR] [--eval-every N]
+//              [--eval-episodes N] [--max-steps N] [--quiet]
 //   maac eval  --policy FILE [--plant P] [--episodes N] [--seed S]
 //              [--mpc --learner FILE]
 //   maac config --plant P          print the resolved default settings (INI)
@@ -12,8 +14,10 @@
 // in an INI file (section [learner], or [cem] for CEM keys). Flags override the
 // file; the file overrides the plant's defaults. Ablation shortcuts: --sac (H = 0),
 // --no-steve, --single-sample (K = 1), --real-only, --no-entropy, --mpc,
-// --learned-reward. SIGINT/SIGTERM stop training after the current step; the policy
-// and learner checkpoints are then written as usual.
+// --learned-reward. SIGINT/SIGTERM stop training after the current step; the policy,
+// learner and state checkpoints are then written as usual. --resume DIR continues
+// from DIR/state.ckpt (written at every evaluation and at the end or interruption)
+// with the saved settings: any setting flag is refused there.
 // Thread: main only.
 #include <errno.h>
 #include <ini.h>
@@ -39,6 +43,10 @@ static void usage(FILE* f) {
             "             [--eval-every N] [--eval-episodes N] [--quiet] [--<setting> VALUE]...\n"
             "             ablations: --sac (H=0) --no-steve --single-sample --real-only\n"
             "                        --no-entropy --mpc --learned-reward\n"
+            "  maac train --resume DIR [--steps N] [--out DIR2] [--eval-every N]\n"
+            "             [--eval-episodes N] [--max-steps N] [--quiet]\n"
+            "             continue DIR/state.ckpt (saved at every evaluation and on exit or\n"
+            "             Ctrl-C) to N total env steps with the saved settings\n"
             "  maac eval  --policy FILE [--plant P] [--episodes N] [--seed S] [--max-steps N]\n"
             "             [--mpc --learner FILE]\n"
             "  maac config --plant P [--config FILE] [--<setting> VALUE]...\n"
@@ -193,11 +201,63 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
 
 // ---- commands ------------------------------------------------------------------------
 
+// `maac train --resume DIR`: only the run-length, evaluation and output options; the
+// settings are the saved ones. 0 or -EINVAL (message printed).
+static int parse_resume(int argc, char** argv, CliOpts* o, const char** ret_dir) {
+    static const char* const ok[] = {"--resume", "--steps", "--eval-every", "--eval-episodes",
+                                     "--max-steps", "--out"};
+    memset(o, 0, sizeof(*o));
+    o->steps = 50000;
+    o->eval_every = 5000;
+    o->eval_episodes = 5;
+    for (int i = 2; i < argc; i++) {
+        const char* a = argv[i];
+        if (strcmp(a, "--quiet") == 0) {
+            o->quiet = 1;
+            continue;
+        }
+        int k = 0;
+        while (k < (int)(sizeof(ok) / sizeof(ok[0])) && strcmp(a, ok[k]) != 0)
+            k++;
+        if (k == (int)(sizeof(ok) / sizeof(ok[0])) || i + 1 >= argc) {
+            fprintf(stderr, "maac: --resume continues with the saved settings: '%s' is not "
+                            "allowed (only --steps, --eval-every, --eval-episodes, --max-steps, "
+                            "--out, --quiet)\n", a);
+            return -EINVAL;
+        }
+        const char* v = argv[++i];
+        switch (k) {
+        case 0: *ret_dir = v; break;
+        case 1: o->steps = strtol(v, NULL, 10); break;
+        case 2: o->eval_every = atoi(v); break;
+        case 3: o->eval_episodes = atoi(v); break;
+        case 4: o->eval_max_steps = atoi(v); break;
+        default: o->out = v; break;
+        }
+    }
+    if (!o->out)
+        o->out = *ret_dir;   // continue in place
+    return 0;
+}
+
 static int cmd_train(int argc, char** argv) {
     LearnerConfig cfg;
     CliOpts co;
-    if (parse(argc, argv, &cfg, &co, NULL) != 0)
+    const char* resume_dir = NULL;
+    char state_path[4096];
+    int resume = find_opt(argc, argv, "--resume") != NULL;
+    if (resume) {
+        if (parse_resume(argc, argv, &co, &resume_dir) != 0)
+            return 2;
+        if (snprintf(state_path, sizeof(state_path), "%s/state.ckpt", resume_dir) >=
+            (int)sizeof(state_path)) {
+            fprintf(stderr, "maac: --resume path too long\n");
+            return 2;
+        }
+        memset(&cfg, 0, sizeof(cfg));
+    } else if (parse(argc, argv, &cfg, &co, NULL) != 0) {
         return 2;
+    }
     TrainOpts o;
     train_opts_default(&o);
     o.steps = co.steps;
@@ -207,6 +267,7 @@ static int cmd_train(int argc, char** argv) {
     o.out_dir = co.out;
     o.progress = !co.quiet;
     o.stop = &g_stop;
+    o.resume = resume ? state_path : NULL;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -220,6 +281,9 @@ static int cmd_train(int argc, char** argv) {
         fprintf(stderr, "maac: train failed: %s\n", me.msg[0] ? me.msg : strerror(-r));
         return 1;
     }
+    cfg = tr.cfg;
+    if (resume)
+        printf("resumed %s at env step %ld\n", state_path, tr.start_step);
     const LearnerStats* s = &tr.ls;
     if (tr.n_evals > 0)
         printf("plant %s  steps %ld  episodes %ld  eval return %.1f +- %.1f (best %.1f)\n",

@@ -5,9 +5,14 @@
 // policy sample), step the plant, hand the transition to the learner (terminated is
 // terminal, truncation is not), learner_train_step. Every eval_every steps (and at
 // the end) run deterministic evaluation episodes on a separate plant instance,
-// append to OUT/eval.csv, rewrite OUT/timing.csv and write OUT/policy.ckpt and
-// OUT/learner.ckpt atomically. A stop flag (SIGINT) ends the loop after the step
-// in progress, with the same final evaluation-free save.
+// append to OUT/eval.csv, rewrite OUT/timing.csv and write OUT/policy.ckpt,
+// OUT/learner.ckpt and OUT/state.ckpt atomically. A stop flag (SIGINT) ends the loop
+// after the step in progress, with the same final evaluation-free save.
+// Resume (TrainOpts.resume): the learner comes from a state.ckpt (learner_state.h),
+// whose caller numbers ("x.*") carry this loop's own counters: episodes, the episode
+// seeds used, last and summed returns, evaluations, best evaluation, first solved
+// step and the env/eval/total seconds. The interrupted plant episode is not restored:
+// the plant starts a new episode with the next unused seed.
 // Thread: one thread. Allocation: everything in trainer_run, freed on return.
 #include "cli/trainer.h"
 
@@ -124,7 +129,22 @@ static void write_timing(const char* dir, const TrainResult* tr) {
         (void)maac_write_atomic(path, buf, (size_t)n, NULL);
 }
 
-static int save_all(const char* dir, Learner* l, MaacErr* reterr) {
+// The loop's own counters, saved with the learner state.
+static void trainer_extra(const TrainResult* tr, uint64_t seeds_used, LearnerStateExtra* x) {
+    memset(x, 0, sizeof(*x));
+    learner_state_extra_set(x, "episodes", (double)tr->episodes);
+    learner_state_extra_set(x, "episode_seeds_used", (double)seeds_used);
+    learner_state_extra_set(x, "last_return", tr->last_return);
+    learner_state_extra_set(x, "sum_returns", tr->sum_returns);
+    learner_state_extra_set(x, "n_evals", tr->n_evals);
+    learner_state_extra_set(x, "best_eval", tr->best_eval);
+    learner_state_extra_set(x, "first_solved_step", (double)tr->first_solved_step);
+    learner_state_extra_set(x, "t_env", tr->t_env);
+    learner_state_extra_set(x, "t_eval", tr->t_eval);
+    learner_state_extra_set(x, "t_total", tr->t_total);
+}
+
+static int save_all(const char* dir, Learner* l, const LearnerStateExtra* x, MaacErr* reterr) {
     char path[4096];
     int r;
     if ((r = out_path(path, sizeof(path), dir, "policy.ckpt")) != 0)
@@ -138,7 +158,41 @@ static int save_all(const char* dir, Learner* l, MaacErr* reterr) {
         return r;
     if ((r = out_path(path, sizeof(path), dir, "learner.ckpt")) != 0)
         return maac_err(reterr, r, "output path too long");
-    return learner_save(l, path, reterr);
+    if ((r = learner_save(l, path, reterr)) != 0)
+        return r;
+    if ((r = out_path(path, sizeof(path), dir, "state.ckpt")) != 0)
+        return maac_err(reterr, r, "output path too long");
+    return learner_state_save_ex(l, x, path, reterr);
+}
+
+// Keep the header and the rows of OUT/eval.csv at or before env step `upto` (a run
+// killed between an evaluation row and the state save leaves a row the resumed run
+// will write again). 0 or -errno; a missing file is fine.
+static int trim_eval_csv(const char* path, long upto, MaacErr* reterr) {
+    FILE* f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : maac_err(reterr, -errno, "open %s: %s", path, strerror(errno));
+    char* out = NULL;
+    size_t out_len = 0;
+    FILE* mf = open_memstream(&out, &out_len);
+    char line[1024];
+    int first = 1, dropped = 0;
+    while (mf && fgets(line, sizeof(line), f)) {
+        char* end;
+        long step = strtol(line, &end, 10);
+        if (first || end == line || *end != ',' || step <= upto)
+            fputs(line, mf);
+        else
+            dropped = 1;
+        first = 0;
+    }
+    fclose(f);
+    if (!mf)
+        return maac_err(reterr, -ENOMEM, "out of memory");
+    fclose(mf);
+    int r = dropped ? maac_write_atomic(path, out, out_len, reterr) : 0;
+    free(out);
+    return r;
 }
 
 static void fmt_hms(char* buf, size_t n, double s) {
@@ -162,6 +216,27 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
     FILE* evf = NULL;
     int r = 0;
     double t_start = now_s();
+    LearnerStateExtra x = {0};
+    if (o->resume) {
+        l = learner_state_load_ex(o->resume, &x, reterr);
+        if (!l) {
+            r = -EINVAL;
+            goto out;
+        }
+        cfg = learner_config(l);
+        // Continue the loop's own counters (time totals: t_start moves back).
+        tr.start_step = learner_env_buffer(l)->total_added;
+        tr.episodes = (long)learner_state_extra_get(&x, "episodes", 0);
+        tr.last_return = (float)learner_state_extra_get(&x, "last_return", NAN);
+        tr.sum_returns = learner_state_extra_get(&x, "sum_returns", 0);
+        tr.n_evals = (int)learner_state_extra_get(&x, "n_evals", 0);
+        tr.best_eval = (float)learner_state_extra_get(&x, "best_eval", -INFINITY);
+        tr.first_solved_step = (long)learner_state_extra_get(&x, "first_solved_step", -1);
+        tr.t_env = learner_state_extra_get(&x, "t_env", 0);
+        tr.t_eval = learner_state_extra_get(&x, "t_eval", 0);
+        t_start -= learner_state_extra_get(&x, "t_total", 0);
+    }
+    tr.cfg = *cfg;
     plant = sim_create(cfg->plant, reterr);
     eplant = plant ? sim_create(cfg->plant, reterr) : NULL;
     if (!plant || !eplant) {
@@ -175,9 +250,16 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
         lo[j] = (float)sp->act_low[j];
         hi[j] = (float)sp->act_high[j];
     }
-    l = learner_create(cfg, S, A, lo, hi, reterr);
+    if (!l)
+        l = learner_create(cfg, S, A, lo, hi, reterr);
     if (!l) {
         r = -EINVAL;
+        goto out;
+    }
+    if (learner_env_buffer(l)->obs_dim != S || learner_env_buffer(l)->act_dim != A) {
+        r = maac_err(reterr, -EINVAL, "%s: saved for obs %d act %d, plant %s has obs %d act %d",
+                     o->resume, learner_env_buffer(l)->obs_dim, learner_env_buffer(l)->act_dim,
+                     cfg->plant, S, A);
         goto out;
     }
     if (o->out_dir) {
@@ -196,26 +278,32 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
         }
         if ((r = out_path(path, sizeof(path), o->out_dir, "eval.csv")) != 0)
             goto out;
-        evf = fopen(path, "w");
+        if (o->resume && (r = trim_eval_csv(path, tr.start_step, reterr)) != 0)
+            goto out;
+        evf = fopen(path, o->resume ? "a" : "w");
         if (!evf) {
             r = maac_err(reterr, -errno, "open %s: %s", path, strerror(errno));
             goto out;
         }
-        fprintf(evf, "env_steps,eval_return_mean,eval_return_std,episodes,last_train_return,"
-                     "wall_s,alpha,q_loss,pi_loss,model_holdout_mse,rollout_len\n");
+        if (ftell(evf) == 0)
+            fprintf(evf, "env_steps,eval_return_mean,eval_return_std,episodes,"
+                         "last_train_return,wall_s,alpha,q_loss,pi_loss,model_holdout_mse,"
+                         "rollout_len\n");
         fflush(evf);
     }
 
     double obs[SIM_MAX_OBS], obs2[SIM_MAX_OBS], act[SIM_MAX_ACT];
     float s_f[SIM_MAX_OBS], s2_f[SIM_MAX_OBS], a_f[SIM_MAX_ACT];
-    uint64_t ep_seed = cfg->seed * 1000003ULL;
+    const uint64_t ep_seed0 = cfg->seed * 1000003ULL;
+    uint64_t ep_seed = ep_seed0 + (uint64_t)learner_state_extra_get(&x, "episode_seeds_used", 0);
     if ((r = sim_reset(plant, ep_seed++, obs)) != 0)
         goto out;
     double ep_ret = 0, last_progress = now_s();
-    long last_progress_step = 0;
-    float last_ret = NAN;
+    long last_progress_step = tr.start_step;
+    float last_ret = tr.last_return;
     uint64_t eval_seed = cfg->seed * 7919ULL + 1000000007ULL;
-    for (long step = 0; step < o->steps; step++) {
+    tr.env_steps = tr.start_step;
+    for (long step = tr.start_step; step < o->steps; step++) {
         if (o->stop && *o->stop)
             break;
         double t0 = now_s();
@@ -281,7 +369,8 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
             if (o->out_dir) {
                 tr.t_total = now_s() - t_start;
                 write_timing(o->out_dir, &tr);
-                if ((r = save_all(o->out_dir, l, reterr)) != 0)
+                trainer_extra(&tr, ep_seed - ep_seed0, &x);
+                if ((r = save_all(o->out_dir, l, &x, reterr)) != 0)
                     goto out;
             }
             if (o->stop_at_return != 0 && mean >= o->stop_at_return) {
@@ -313,7 +402,8 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
     tr.t_total = now_s() - t_start;
     if (o->out_dir) {
         write_timing(o->out_dir, &tr);
-        r = save_all(o->out_dir, l, reterr);
+        trainer_extra(&tr, ep_seed - ep_seed0, &x);
+        r = save_all(o->out_dir, l, &x, reterr);
     }
 out:
     if (evf)

@@ -3,7 +3,8 @@
 //
 // What `maac train`, bench_train and the learning tests share: a SimPlant to collect
 // on, a second SimPlant for deterministic evaluation episodes, the learner, the
-// progress line, OUT/eval.csv, OUT/timing.csv, OUT/policy.ckpt and OUT/learner.ckpt.
+// progress line, OUT/eval.csv, OUT/timing.csv, OUT/policy.ckpt, OUT/learner.ckpt and
+// OUT/state.ckpt (the complete learner state for `maac train --resume`).
 // Thread: one thread. Allocation: trainer_run (everything, freed before it returns).
 #ifndef MAAC_TRAINER_H
 #define MAAC_TRAINER_H
@@ -24,6 +25,12 @@ typedef struct {
     float stop_at_return;       // stop once an evaluation mean reaches it (0 = never)
     int stop_on_eval_nan;       // (unused, reserved)
     volatile sig_atomic_t* stop;// set asynchronously (SIGINT) to stop cleanly. Nullable.
+    const char* resume;         // a state.ckpt to continue from (NULL = a fresh run): the
+                                // learner and its settings come from it (cfg is ignored),
+                                // the step count, episode seeds, evaluation counters and
+                                // time totals continue; the plant starts a new episode;
+                                // OUT/eval.csv is appended to (rows past the saved step,
+                                // from a run killed after an evaluation, are dropped)
 } TrainOpts;
 
 typedef struct {
@@ -37,6 +44,8 @@ typedef struct {
     double t_env, t_eval, t_total;   // seconds: plant stepping + acting, evaluation, all
     LearnerStats ls;            // the learner's counters and time breakdown
     double sum_returns;         // sum of training-episode returns (determinism test)
+    long start_step;            // env steps already done when this call began (resume)
+    LearnerConfig cfg;          // the settings trained with (the saved ones on resume)
 } TrainResult;
 
 // Defaults: eval_every 5000, eval_episodes 5, progress on every 10 s.

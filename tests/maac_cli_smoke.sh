@@ -1,6 +1,7 @@
 #!/bin/sh
 # maac_cli_smoke.sh -- `maac train` (INI + flags, files, checkpoints), `maac eval`
-# (policy and CEM-MPC from the learner checkpoint), bad settings rejected.
+# (policy and CEM-MPC from the learner checkpoint), bad settings rejected, and
+# `maac train --resume` (after a finished run and after Ctrl-C): eval.csv continues.
 # Usage: maac_cli_smoke.sh PATH/TO/maac
 set -eu
 MAAC="$1"
@@ -34,4 +35,42 @@ fi
 if "$MAAC" eval --policy "$DIR/run/eval.csv" --plant inverted_pendulum 2> /dev/null; then
     echo "bad policy file accepted"; exit 1
 fi
+# Resume: the 600-step run continues to 900; eval.csv gains the row of step 900.
+test -s "$DIR/run/state.ckpt" || { echo "missing state.ckpt"; exit 1; }
+"$MAAC" train --resume "$DIR/run" --steps 900 --eval-every 300 --eval-episodes 2 --quiet \
+    > "$DIR/resume.out"
+grep -q 'resumed .* at env step 600' "$DIR/resume.out" || { echo "resume step"; exit 1; }
+test "$(wc -l < "$DIR/run/eval.csv")" -eq 4 || { echo "eval.csv rows after resume"; exit 1; }
+test "$(cut -d, -f1 "$DIR/run/eval.csv" | tr '\n' ' ')" = "env_steps 300 600 900 " || {
+    echo "eval.csv steps after resume"; cat "$DIR/run/eval.csv"; exit 1; }
+grep -q '^horizon = 1$' "$DIR/run/config.ini" || { echo "resume changed the settings"; exit 1; }
+# A row past the saved step (a run killed after an evaluation, before its state save)
+# is dropped on resume and written again.
+echo "1200,-1,0,0,0,0,0,0,0,0,0" >> "$DIR/run/eval.csv"
+"$MAAC" train --resume "$DIR/run" --steps 1200 --eval-every 300 --eval-episodes 2 --quiet \
+    > /dev/null
+test "$(cut -d, -f1 "$DIR/run/eval.csv" | tr '\n' ' ')" = "env_steps 300 600 900 1200 " || {
+    echo "eval.csv steps after the second resume"; cat "$DIR/run/eval.csv"; exit 1; }
+if grep -q '^1200,-1,' "$DIR/run/eval.csv"; then echo "stale eval row kept"; exit 1; fi
+if "$MAAC" train --resume "$DIR/run" --steps 1500 --horizon 2 2> /dev/null; then
+    echo "setting accepted with --resume"; exit 1
+fi
+if "$MAAC" train --resume "$DIR" --steps 1500 2> /dev/null; then
+    echo "resume without state.ckpt accepted"; exit 1
+fi
+# Ctrl-C: SIGINT stops a long run after its current step and saves state.ckpt; the
+# resumed run starts at that step.
+"$MAAC" train --config "$DIR/run.ini" --steps 1000000 --eval-every 100000 --quiet \
+    --out "$DIR/int" > "$DIR/int.out" &
+PID=$!
+sleep 3
+kill -INT "$PID"
+wait "$PID"
+N=$(sed -n 's/^interrupted after \([0-9]*\) env steps.*/\1/p' "$DIR/int.out")
+test -n "$N" && test -s "$DIR/int/state.ckpt" || { echo "no state after SIGINT"; exit 1; }
+"$MAAC" train --resume "$DIR/int" --steps $((N + 100)) --eval-every 100000 --eval-episodes 1 \
+    --quiet > "$DIR/int2.out"
+grep -q "resumed .* at env step $N\$" "$DIR/int2.out" || { echo "resume after SIGINT"; exit 1; }
+grep -q "steps $((N + 100)) " "$DIR/int2.out" || { echo "resumed run length"; exit 1; }
+test "$(wc -l < "$DIR/int/eval.csv")" -eq 2 || { echo "eval.csv after SIGINT resume"; exit 1; }
 echo "maac_cli_smoke: ok"
