@@ -162,7 +162,13 @@ static int save_all(const char* dir, Learner* l, const LearnerStateExtra* x, Maa
         return r;
     if ((r = out_path(path, sizeof(path), dir, "state.ckpt")) != 0)
         return maac_err(reterr, r, "output path too long");
-    return learner_state_save_ex(l, x, path, reterr);
+    // Not fatal: a state over the checkpoint size limit (large D_model, e.g. long
+    // rollouts on a big plant) or a full disk only costs the resume point.
+    MaacErr se = {""};
+    if (learner_state_save_ex(l, x, path, &se) != 0)
+        fprintf(stderr, "maac: warning: state.ckpt not written (%s); --resume would "
+                        "continue from the previous one, if any\n", se.msg);
+    return 0;
 }
 
 // Keep the header and the rows of OUT/eval.csv at or before env step `upto` (a run
