@@ -32,6 +32,7 @@ typedef struct {
     int terminal_actions;     // actions averaged in the terminal Q (5)
     int real_only;            // 1: start states only from D_env (ablation)
     int known_reward;         // 1: plant's differentiable reward; 0: learned reward head
+                              // (default: 1 where the plant's reward is exact, else 0)
     // critic
     int steve;                // 1: STEVE value expansion targets; 0: one-step targets
     int steve_horizon;        // H of the value expansion (2)
