@@ -138,6 +138,8 @@ static void trainer_extra(const TrainResult* tr, uint64_t seeds_used, LearnerSta
     learner_state_extra_set(x, "sum_returns", tr->sum_returns);
     learner_state_extra_set(x, "n_evals", tr->n_evals);
     learner_state_extra_set(x, "best_eval", tr->best_eval);
+    learner_state_extra_set(x, "eval_mean", tr->eval_mean);
+    learner_state_extra_set(x, "eval_std", tr->eval_std);
     learner_state_extra_set(x, "first_solved_step", (double)tr->first_solved_step);
     learner_state_extra_set(x, "t_env", tr->t_env);
     learner_state_extra_set(x, "t_eval", tr->t_eval);
@@ -237,6 +239,8 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
         tr.sum_returns = learner_state_extra_get(&x, "sum_returns", 0);
         tr.n_evals = (int)learner_state_extra_get(&x, "n_evals", 0);
         tr.best_eval = (float)learner_state_extra_get(&x, "best_eval", -INFINITY);
+        tr.eval_mean = (float)learner_state_extra_get(&x, "eval_mean", 0);   // the last
+        tr.eval_std = (float)learner_state_extra_get(&x, "eval_std", 0);     // evaluation
         tr.first_solved_step = (long)learner_state_extra_get(&x, "first_solved_step", -1);
         tr.t_env = learner_state_extra_get(&x, "t_env", 0);
         tr.t_eval = learner_state_extra_get(&x, "t_eval", 0);
