@@ -47,7 +47,8 @@ static void usage(FILE* f) {
             "  maac train --resume DIR [--steps N] [--out DIR2] [--eval-every N]\n"
             "             [--eval-episodes N] [--max-steps N] [--quiet]\n"
             "             continue DIR/state.ckpt (saved at every evaluation and on exit or\n"
-            "             Ctrl-C) to N total env steps with the saved settings\n"
+            "             Ctrl-C) to N total env steps with the saved settings and, unless\n"
+            "             given, the saved evaluation schedule\n"
             "  maac eval  --policy FILE [--plant P] [--episodes N] [--seed S] [--max-steps N]\n"
             "             [--mpc --learner FILE]\n"
             "  maac config --plant P [--config FILE] [--<setting> VALUE]...\n"
@@ -209,8 +210,9 @@ static int parse_resume(int argc, char** argv, CliOpts* o, const char** ret_dir)
                                      "--max-steps", "--out"};
     memset(o, 0, sizeof(*o));
     o->steps = 50000;
-    o->eval_every = 5000;
-    o->eval_episodes = 5;
+    o->eval_every = -1;      // < 0: the saved run's evaluation schedule (trainer_run)
+    o->eval_episodes = -1;
+    o->eval_max_steps = -1;
     for (int i = 2; i < argc; i++) {
         const char* a = argv[i];
         if (strcmp(a, "--quiet") == 0) {

@@ -129,9 +129,13 @@ static void write_timing(const char* dir, const TrainResult* tr) {
         (void)maac_write_atomic(path, buf, (size_t)n, NULL);
 }
 
-// The loop's own counters, saved with the learner state.
-static void trainer_extra(const TrainResult* tr, uint64_t seeds_used, LearnerStateExtra* x) {
+// The loop's own counters and its evaluation schedule, saved with the learner state.
+static void trainer_extra(const TrainResult* tr, const TrainOpts* o, uint64_t seeds_used,
+                          LearnerStateExtra* x) {
     memset(x, 0, sizeof(*x));
+    learner_state_extra_set(x, "eval_every", o->eval_every);
+    learner_state_extra_set(x, "eval_episodes", o->eval_episodes);
+    learner_state_extra_set(x, "eval_max_steps", o->eval_max_steps);
     learner_state_extra_set(x, "episodes", (double)tr->episodes);
     learner_state_extra_set(x, "episode_seeds_used", (double)seeds_used);
     learner_state_extra_set(x, "last_return", tr->last_return);
@@ -144,6 +148,17 @@ static void trainer_extra(const TrainResult* tr, uint64_t seeds_used, LearnerSta
     learner_state_extra_set(x, "t_env", tr->t_env);
     learner_state_extra_set(x, "t_eval", tr->t_eval);
     learner_state_extra_set(x, "t_total", tr->t_total);
+}
+
+// On resume, an option < 0 takes the saved run's value (the defaults where the state
+// predates saving them).
+static void resume_schedule(TrainOpts* o, const LearnerStateExtra* x) {
+    if (o->eval_every < 0)
+        o->eval_every = (int)learner_state_extra_get(x, "eval_every", 5000);
+    if (o->eval_episodes < 0)
+        o->eval_episodes = (int)learner_state_extra_get(x, "eval_episodes", 5);
+    if (o->eval_max_steps < 0)
+        o->eval_max_steps = (int)learner_state_extra_get(x, "eval_max_steps", 0);
 }
 
 static int save_all(const char* dir, Learner* l, const LearnerStateExtra* x, MaacErr* reterr) {
@@ -212,8 +227,10 @@ static void fmt_hms(char* buf, size_t n, double s) {
 
 // ---- the loop ----------------------------------------------------------------------
 
-int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
+int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* ret,
                 MaacErr* reterr) {
+    TrainOpts oo = *opts;
+    const TrainOpts* o = &oo;
     TrainResult tr;
     memset(&tr, 0, sizeof(tr));
     tr.first_solved_step = -1;
@@ -245,6 +262,13 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
         tr.t_env = learner_state_extra_get(&x, "t_env", 0);
         tr.t_eval = learner_state_extra_get(&x, "t_eval", 0);
         t_start -= learner_state_extra_get(&x, "t_total", 0);
+        resume_schedule(&oo, &x);
+    }
+    if (oo.eval_every < 0 || oo.eval_episodes < 1 || oo.eval_max_steps < 0) {
+        r = maac_err(reterr, -EINVAL, "bad evaluation schedule (every %d, episodes %d, "
+                                      "max steps %d)", oo.eval_every, oo.eval_episodes,
+                     oo.eval_max_steps);
+        goto out;
     }
     tr.cfg = *cfg;
     plant = sim_create(cfg->plant, reterr);
@@ -379,7 +403,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
             if (o->out_dir) {
                 tr.t_total = now_s() - t_start;
                 write_timing(o->out_dir, &tr);
-                trainer_extra(&tr, ep_seed - ep_seed0, &x);
+                trainer_extra(&tr, o, ep_seed - ep_seed0, &x);
                 if ((r = save_all(o->out_dir, l, &x, reterr)) != 0)
                     goto out;
             }
@@ -412,7 +436,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
     tr.t_total = now_s() - t_start;
     if (o->out_dir) {
         write_timing(o->out_dir, &tr);
-        trainer_extra(&tr, ep_seed - ep_seed0, &x);
+        trainer_extra(&tr, o, ep_seed - ep_seed0, &x);
         r = save_all(o->out_dir, l, &x, reterr);
     }
 out:

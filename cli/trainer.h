@@ -30,7 +30,9 @@ typedef struct {
                                 // the step count, episode seeds, evaluation counters and
                                 // time totals continue; the plant starts a new episode;
                                 // OUT/eval.csv is appended to (rows past the saved step,
-                                // from a run killed after an evaluation, are dropped)
+                                // from a run killed after an evaluation, are dropped);
+                                // eval_every, eval_episodes and eval_max_steps < 0 take
+                                // the saved run's values (its evaluation schedule)
 } TrainOpts;
 
 typedef struct {

@@ -26,7 +26,7 @@
 #define CKPT_FORMAT "maacd-checkpoint"
 #define CKPT_VERSION 1
 #define CKPT_MAX_NETS 16
-#define CKPT_MAX_META 48
+#define CKPT_MAX_META 96
 #define CKPT_NAME_LEN 48
 #define CKPT_STR_LEN 128
 #define CKPT_MAX_BLOBS 32

@@ -157,7 +157,7 @@ int learner_ckpt_load(const char* path, Policy** ret_pi, QFunction** ret_qf,
 // `threads`, and as long as model_max_seconds = 0: a wall-clock cap is not
 // reproducible). The file holds the used rows only; like every checkpoint it must stay
 // under CKPT_MAX_FILE_BYTES (1 GiB).
-#define LEARNER_STATE_MAX_EXTRA 12
+#define LEARNER_STATE_MAX_EXTRA 24
 // Caller numbers saved with the state (meta "x.<key>"; `maac train` keeps its episode
 // counter, timings etc. there). Keys of 1..30 bytes; values are doubles (integers exact
 // up to 2^53).

@@ -35,27 +35,28 @@ fi
 if "$MAAC" eval --policy "$DIR/run/eval.csv" --plant inverted_pendulum 2> /dev/null; then
     echo "bad policy file accepted"; exit 1
 fi
-# Resume: the 600-step run continues to 900; eval.csv gains the row of step 900.
+# Resume: the 600-step run continues to 1200 with its own evaluation schedule (every
+# 300 steps, not the default 5000): eval.csv gains the rows of steps 900 and 1200.
 test -s "$DIR/run/state.ckpt" || { echo "missing state.ckpt"; exit 1; }
-"$MAAC" train --resume "$DIR/run" --steps 900 --eval-every 300 --eval-episodes 2 --quiet \
-    > "$DIR/resume.out"
+"$MAAC" train --resume "$DIR/run" --steps 1200 --quiet > "$DIR/resume.out"
 grep -q 'resumed .* at env step 600' "$DIR/resume.out" || { echo "resume step"; exit 1; }
-test "$(wc -l < "$DIR/run/eval.csv")" -eq 4 || { echo "eval.csv rows after resume"; exit 1; }
-test "$(cut -d, -f1 "$DIR/run/eval.csv" | tr '\n' ' ')" = "env_steps 300 600 900 " || {
+test "$(wc -l < "$DIR/run/eval.csv")" -eq 5 || { echo "eval.csv rows after resume"; exit 1; }
+test "$(cut -d, -f1 "$DIR/run/eval.csv" | tr '\n' ' ')" = "env_steps 300 600 900 1200 " || {
     echo "eval.csv steps after resume"; cat "$DIR/run/eval.csv"; exit 1; }
 grep -q '^horizon = 1$' "$DIR/run/config.ini" || { echo "resume changed the settings"; exit 1; }
 # A row past the saved step (a run killed after an evaluation, before its state save)
-# is dropped on resume and written again.
-echo "1200,-1,0,0,0,0,0,0,0,0,0" >> "$DIR/run/eval.csv"
-"$MAAC" train --resume "$DIR/run" --steps 1200 --eval-every 300 --eval-episodes 2 --quiet \
+# is dropped on resume and written again; a given --eval-every overrides the saved one.
+echo "1500,-1,0,0,0,0,0,0,0,0,0" >> "$DIR/run/eval.csv"
+"$MAAC" train --resume "$DIR/run" --steps 1700 --eval-every 250 --eval-episodes 2 --quiet \
     > /dev/null
-test "$(cut -d, -f1 "$DIR/run/eval.csv" | tr '\n' ' ')" = "env_steps 300 600 900 1200 " || {
+test "$(cut -d, -f1 "$DIR/run/eval.csv" | tr '\n' ' ')" = \
+    "env_steps 300 600 900 1200 1250 1500 1700 " || {
     echo "eval.csv steps after the second resume"; cat "$DIR/run/eval.csv"; exit 1; }
-if grep -q '^1200,-1,' "$DIR/run/eval.csv"; then echo "stale eval row kept"; exit 1; fi
-if "$MAAC" train --resume "$DIR/run" --steps 1500 --horizon 2 2> /dev/null; then
+if grep -q '^1500,-1,' "$DIR/run/eval.csv"; then echo "stale eval row kept"; exit 1; fi
+if "$MAAC" train --resume "$DIR/run" --steps 2000 --horizon 2 2> /dev/null; then
     echo "setting accepted with --resume"; exit 1
 fi
-if "$MAAC" train --resume "$DIR" --steps 1500 2> /dev/null; then
+if "$MAAC" train --resume "$DIR" --steps 2000 2> /dev/null; then
     echo "resume without state.ckpt accepted"; exit 1
 fi
 # Ctrl-C: SIGINT stops a long run after its current step and saves state.ckpt; the
