@@ -150,15 +150,17 @@ static void trainer_extra(const TrainResult* tr, const TrainOpts* o, uint64_t se
     learner_state_extra_set(x, "t_total", tr->t_total);
 }
 
-// On resume, an option < 0 takes the saved run's value (the defaults where the state
-// predates saving them).
+// On resume, an option < 0 takes the saved run's value (train_opts_default's where the
+// state predates saving them).
 static void resume_schedule(TrainOpts* o, const LearnerStateExtra* x) {
+    TrainOpts d;
+    train_opts_default(&d);
     if (o->eval_every < 0)
-        o->eval_every = (int)learner_state_extra_get(x, "eval_every", 5000);
+        o->eval_every = (int)learner_state_extra_get(x, "eval_every", d.eval_every);
     if (o->eval_episodes < 0)
-        o->eval_episodes = (int)learner_state_extra_get(x, "eval_episodes", 5);
+        o->eval_episodes = (int)learner_state_extra_get(x, "eval_episodes", d.eval_episodes);
     if (o->eval_max_steps < 0)
-        o->eval_max_steps = (int)learner_state_extra_get(x, "eval_max_steps", 0);
+        o->eval_max_steps = (int)learner_state_extra_get(x, "eval_max_steps", d.eval_max_steps);
 }
 
 static int save_all(const char* dir, Learner* l, const LearnerStateExtra* x, MaacErr* reterr) {
