@@ -6,7 +6,7 @@
 //   maac train --resume runs/hc0 --steps 100000 [--out DIR] [--eval-every N]
 //              [--eval-episodes N] [--max-steps N] [--quiet]
 //   maac eval  --policy FILE [--plant P] [--episodes N] [--seed S]
-//              [--mpc --learner FILE]
+//              [--mpc --learner FILE] [--quiet]   per-episode lines, then the summary
 //   maac config --plant P          print the resolved default settings (INI)
 //
 // Settings: every LearnerConfig field by name (learner_config_set), as a flag
@@ -21,6 +21,7 @@
 // Thread: main only.
 #include <errno.h>
 #include <ini.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,8 @@ static void usage(FILE* f) {
             "             Ctrl-C) to N total env steps with the saved settings and, unless\n"
             "             given, the saved evaluation schedule\n"
             "  maac eval  --policy FILE [--plant P] [--episodes N] [--seed S] [--max-steps N]\n"
-            "             [--mpc --learner FILE]\n"
+            "             [--mpc --learner FILE] [--quiet]\n"
+            "             one line per episode (not with --quiet), then mean, std, min, max\n"
             "  maac config --plant P [--config FILE] [--<setting> VALUE]...\n"
             "settings are the fields printed by `maac config` (e.g. --horizon 4 --lr-q 3e-4\n"
             "--rollout-schedule 20,100,1,15 --cem.population 400).\n");
@@ -318,6 +320,10 @@ static int cmd_eval(int argc, char** argv) {
     }
     if (parse(argc, argv, &cfg, &co, dflt[0] ? dflt : NULL) != 0)
         return 2;
+    if (co.episodes < 1 || co.eval_max_steps < 0) {
+        fprintf(stderr, "maac: --episodes must be >= 1 and --max-steps >= 0\n");
+        return 2;
+    }
     MaacErr me = {""};
     Policy* pi = NULL;
     QFunction* qf = NULL;
@@ -344,6 +350,7 @@ static int cmd_eval(int argc, char** argv) {
         }
     }
     SimPlant* p = sim_create(cfg.plant, &me);
+    EvalEpisode* eps = NULL;
     int rc = 1;
     if (!p) {
         fprintf(stderr, "maac: %s\n", me.msg);
@@ -355,17 +362,31 @@ static int cmd_eval(int argc, char** argv) {
         goto out;
     }
     float mean = 0, sd = 0;
+    eps = calloc((size_t)co.episodes, sizeof(*eps));
+    if (!eps) {
+        fprintf(stderr, "maac: out of memory\n");
+        goto out;
+    }
     int r = trainer_evaluate(p, pi, co.mpc ? ens : NULL, co.mpc ? qf : NULL,
                              co.mpc ? &cfg.cem : NULL, co.episodes, co.eval_max_steps,
-                             cfg.seed * 7919ULL + 1000000007ULL, &mean, &sd);
+                             cfg.seed * 7919ULL + 1000000007ULL, &mean, &sd, eps);
     if (r != 0) {
         fprintf(stderr, "maac: evaluation failed: %s\n", strerror(-r));
         goto out;
     }
-    printf("plant %s  episodes %d  %s  return %.2f +- %.2f\n", cfg.plant, co.episodes,
-           co.mpc ? "cem-mpc" : "policy", (double)mean, (double)sd);
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < co.episodes; i++) {
+        if (!co.quiet)
+            printf("episode %d  return %.2f  steps %d%s\n", i, eps[i].ret, eps[i].steps,
+                   eps[i].terminated ? "  (terminated)" : "");
+        lo = eps[i].ret < lo ? eps[i].ret : lo;
+        hi = eps[i].ret > hi ? eps[i].ret : hi;
+    }
+    printf("plant %s  episodes %d  %s  return %.2f +- %.2f  (min %.2f, max %.2f)\n", cfg.plant,
+           co.episodes, co.mpc ? "cem-mpc" : "policy", (double)mean, (double)sd, lo, hi);
     rc = 0;
 out:
+    free(eps);
     sim_free(p);
     policy_free(pi);
     qf_free(qf);

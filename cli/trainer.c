@@ -43,7 +43,7 @@ void train_opts_default(TrainOpts* o) {
 
 int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const QFunction* qf,
                      const CemConfig* cem, int episodes, int max_steps, uint64_t seed0,
-                     float* ret_mean, float* ret_std) {
+                     float* ret_mean, float* ret_std, EvalEpisode* per_episode) {
     const SimSpec* sp = sim_spec(p);
     int S = sp->obs_dim, A = sp->act_dim;
     double obs[SIM_MAX_OBS], act[SIM_MAX_ACT];
@@ -70,7 +70,8 @@ int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const Q
         if ((r = sim_reset(p, seed0 + (uint64_t)ep, obs)) != 0)
             goto out;
         double ret = 0;
-        for (int t = 0; max_steps <= 0 || t < max_steps; t++) {
+        int t = 0, terminated = 0;
+        for (; max_steps <= 0 || t < max_steps; t++) {
             for (int j = 0; j < S; j++)
                 obs_f[j] = (float)obs[j];
             int ar = cw ? cem_plan(cem, cw, ens, pi, qf, rf, obs_f, &rng, act_f)
@@ -81,9 +82,14 @@ int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const Q
             if ((r = sim_step(p, act, obs, &sr)) != 0)
                 goto out;
             ret += sr.reward;
-            if (sr.terminated || sr.truncated)
+            if (sr.terminated || sr.truncated) {
+                terminated = sr.terminated;
+                t++;
                 break;
+            }
         }
+        if (per_episode)
+            per_episode[ep] = (EvalEpisode){ret, t, terminated};
         sum += ret;
         sum2 += ret * ret;
     }
@@ -163,17 +169,24 @@ static void resume_schedule(TrainOpts* o, const LearnerStateExtra* x) {
         o->eval_max_steps = (int)learner_state_extra_get(x, "eval_max_steps", d.eval_max_steps);
 }
 
-static int save_all(const char* dir, Learner* l, const LearnerStateExtra* x, MaacErr* reterr) {
+// DIR/name <- the learner's current policy, in the daemon's policy format.
+static int save_policy(const char* dir, const char* name, Learner* l, MaacErr* reterr) {
     char path[4096];
     int r;
-    if ((r = out_path(path, sizeof(path), dir, "policy.ckpt")) != 0)
+    if ((r = out_path(path, sizeof(path), dir, name)) != 0)
         return maac_err(reterr, r, "output path too long");
     Policy* snap = learner_snapshot_policy(l);
     if (!snap)
         return maac_err(reterr, -ENOMEM, "out of memory");
     r = policy_save(snap, path, reterr);
     policy_free(snap);
-    if (r != 0)
+    return r;
+}
+
+static int save_all(const char* dir, Learner* l, const LearnerStateExtra* x, MaacErr* reterr) {
+    char path[4096];
+    int r;
+    if ((r = save_policy(dir, "policy.ckpt", l, reterr)) != 0)
         return r;
     if ((r = out_path(path, sizeof(path), dir, "learner.ckpt")) != 0)
         return maac_err(reterr, r, "output path too long");
@@ -382,7 +395,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
                                  lc->mpc_eval ? learner_ensemble(l) : NULL,
                                  lc->mpc_eval ? learner_qf(l) : NULL,
                                  lc->mpc_eval ? &lc->cem : NULL, o->eval_episodes,
-                                 o->eval_max_steps, eval_seed, &mean, &sd);
+                                 o->eval_max_steps, eval_seed, &mean, &sd, NULL);
             if (r != 0) {
                 maac_err(reterr, r, "evaluation failed (%d)", r);
                 goto out;
@@ -391,8 +404,11 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             tr.n_evals++;
             tr.eval_mean = mean;
             tr.eval_std = sd;
-            if (mean > tr.best_eval)
+            if (mean > tr.best_eval) {
                 tr.best_eval = mean;
+                if (o->out_dir && (r = save_policy(o->out_dir, "policy_best.ckpt", l, reterr)) != 0)
+                    goto out;
+            }
             learner_stats(l, &tr.ls);
             if (evf) {
                 fprintf(evf, "%ld,%.3f,%.3f,%ld,%.3f,%.1f,%.5g,%.5g,%.5g,%.5g,%d\n", tr.env_steps,

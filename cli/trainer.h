@@ -3,8 +3,9 @@
 //
 // What `maac train`, bench_train and the learning tests share: a SimPlant to collect
 // on, a second SimPlant for deterministic evaluation episodes, the learner, the
-// progress line, OUT/eval.csv, OUT/timing.csv, OUT/policy.ckpt, OUT/learner.ckpt and
-// OUT/state.ckpt (the complete learner state for `maac train --resume`).
+// progress line, OUT/eval.csv, OUT/timing.csv, OUT/policy.ckpt, OUT/policy_best.ckpt
+// (the policy of the best evaluation so far), OUT/learner.ckpt and OUT/state.ckpt (the
+// complete learner state for `maac train --resume`).
 // Thread: one thread. Allocation: trainer_run (everything, freed before it returns).
 #ifndef MAAC_TRAINER_H
 #define MAAC_TRAINER_H
@@ -56,11 +57,19 @@ void train_opts_default(TrainOpts* o);
 int trainer_run(const LearnerConfig* cfg, const TrainOpts* o, TrainResult* ret,
                 MaacErr* reterr);
 
+// One evaluation episode.
+typedef struct {
+    double ret;                 // undiscounted return
+    int steps;                  // env steps taken
+    int terminated;             // ended by the plant's health check (not a time limit)
+} EvalEpisode;
+
 // Deterministic evaluation: `episodes` episodes of pi (tanh(mu)) on plant p, reset
 // with seeds seed0 + i; with ens/qf/cem non-NULL, act by CEM-MPC instead. Mean and
-// std of the returns. 0 or -errno. Nullable: ens, qf, cem, ret_std.
+// std of the returns; each episode's result in per_episode[i] when given (room for
+// `episodes`). 0 or -errno. Nullable: ens, qf, cem, ret_std, per_episode.
 int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const QFunction* qf,
                      const CemConfig* cem, int episodes, int max_steps, uint64_t seed0,
-                     float* ret_mean, float* ret_std);
+                     float* ret_mean, float* ret_std, EvalEpisode* per_episode);
 
 #endif

@@ -1,6 +1,7 @@
 #!/bin/sh
-# maac_cli_smoke.sh -- `maac train` (INI + flags, files, checkpoints), `maac eval`
-# (policy and CEM-MPC from the learner checkpoint), bad settings rejected, and
+# maac_cli_smoke.sh -- `maac train` (INI + flags, files, checkpoints, the best
+# evaluation's policy), `maac eval` (per-episode lines; policy and CEM-MPC from the
+# learner checkpoint), bad settings rejected, and
 # `maac train --resume` (after a finished run and after Ctrl-C): eval.csv continues.
 # Usage: maac_cli_smoke.sh PATH/TO/maac
 set -eu
@@ -18,7 +19,7 @@ n_elites = 4
 INI
 "$MAAC" train --config "$DIR/run.ini" --steps 600 --eval-every 300 --eval-episodes 2 \
     --horizon 1 --quiet --out "$DIR/run" > "$DIR/train.out"
-for f in eval.csv timing.csv policy.ckpt learner.ckpt config.ini; do
+for f in eval.csv timing.csv policy.ckpt policy_best.ckpt learner.ckpt config.ini; do
     test -s "$DIR/run/$f" || { echo "missing $f"; exit 1; }
 done
 grep -q '^horizon = 1$' "$DIR/run/config.ini" || { echo "flag did not override"; exit 1; }
@@ -26,7 +27,17 @@ grep -q '^updates_per_step = 2$' "$DIR/run/config.ini" || { echo "INI not applie
 grep -q '^cem.population = 32$' "$DIR/run/config.ini" || { echo "INI [cem] not applied"; exit 1; }
 test "$(wc -l < "$DIR/run/eval.csv")" -eq 3 || { echo "eval.csv rows"; exit 1; }
 grep -q '^q_learning,' "$DIR/run/timing.csv" || { echo "timing.csv"; exit 1; }
-"$MAAC" eval --policy "$DIR/run/policy.ckpt" --episodes 2 | grep -q 'policy  return'
+"$MAAC" eval --policy "$DIR/run/policy.ckpt" --episodes 2 > "$DIR/eval.out"
+grep -q 'policy  return' "$DIR/eval.out" || { echo "eval summary"; exit 1; }
+test "$(grep -c '^episode [01]  return ' "$DIR/eval.out")" -eq 2 || {
+    echo "eval per-episode lines"; cat "$DIR/eval.out"; exit 1; }
+# policy_best.ckpt is the policy of the best evaluation: evaluated again with the same
+# seed and episodes, it scores that evaluation's mean.
+BEST=$(awk -F, 'NR > 1 && (NR == 2 || $2 > b) { b = $2 } END { print b }' "$DIR/run/eval.csv")
+AGAIN=$("$MAAC" eval --policy "$DIR/run/policy_best.ckpt" --episodes 2 --quiet |
+        sed -n 's/.*policy  return \([-0-9.]*\) .*/\1/p')
+awk -v a="$BEST" -v b="$AGAIN" 'BEGIN { d = a - b; exit !(b != "" && d < 0.02 && d > -0.02) }' || {
+    echo "policy_best.ckpt scores $AGAIN, best evaluation was $BEST"; exit 1; }
 "$MAAC" eval --mpc --learner "$DIR/run/learner.ckpt" --plant inverted_pendulum \
     --episodes 1 --max-steps 50 --cem.population 32 --cem.n_elites 4 | grep -q 'cem-mpc  return'
 if "$MAAC" train --plant inverted_pendulum --no-such-setting 1 --steps 1 2> /dev/null; then
