@@ -4,7 +4,7 @@
 //   maac train --plant half_cheetah --steps 50000 --seed 0 --out runs/hc0
 //              [--config FILE] [--eval-every N] [--eval-episodes N] [--<setting> VALUE]...
 //   maac train --resume runs/hc0 --steps 100000 [--out DIR] [--eval-every N]
-//              [--eval-episodes N] [--max-steps N] [--quiet]
+//              [--eval-episodes N] [--max-steps N] [--threads N] [--quiet]
 //   maac eval  --policy FILE [--plant P] [--episodes N] [--seed S]
 //              [--mpc --learner FILE] [--quiet]   per-episode lines, then the summary
 //   maac config --plant P          print the resolved default settings (INI)
@@ -17,7 +17,8 @@
 // --learned-reward. SIGINT/SIGTERM stop training after the current step; the policy,
 // learner and state checkpoints are then written as usual. --resume DIR continues
 // from DIR/state.ckpt (written at every evaluation and at the end or interruption)
-// with the saved settings: any setting flag is refused there.
+// with the saved settings: any setting flag is refused there, except --threads, which
+// changes only the speed.
 // Thread: main only.
 #include <errno.h>
 #include <ini.h>
@@ -46,10 +47,11 @@ static void usage(FILE* f) {
             "                        --no-entropy --mpc --learned-reward (--known-reward 1: the\n"
             "                        plant's reward even where it is approximate)\n"
             "  maac train --resume DIR [--steps N] [--out DIR2] [--eval-every N]\n"
-            "             [--eval-episodes N] [--max-steps N] [--quiet]\n"
+            "             [--eval-episodes N] [--max-steps N] [--threads N] [--quiet]\n"
             "             continue DIR/state.ckpt (saved at every evaluation and on exit or\n"
             "             Ctrl-C) to N total env steps with the saved settings and, unless\n"
-            "             given, the saved evaluation schedule\n"
+            "             given, the saved evaluation schedule; --threads only changes the\n"
+            "             speed (a run's results do not depend on its thread count)\n"
             "  maac eval  --policy FILE [--plant P] [--episodes N] [--seed S] [--max-steps N]\n"
             "             [--mpc --learner FILE] [--quiet]\n"
             "             one line per episode (not with --quiet), then mean, std, min, max\n"
@@ -113,6 +115,7 @@ typedef struct {
     const char* policy;
     const char* learner;
     int mpc;
+    int threads;    // --resume --threads N (0: the saved count)
 } CliOpts;
 
 // Resolve settings; fills cfg and o. 0 or -EINVAL (message printed).
@@ -209,7 +212,7 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
 // settings are the saved ones. 0 or -EINVAL (message printed).
 static int parse_resume(int argc, char** argv, CliOpts* o, const char** ret_dir) {
     static const char* const ok[] = {"--resume", "--steps", "--eval-every", "--eval-episodes",
-                                     "--max-steps", "--out"};
+                                     "--max-steps", "--out", "--threads"};
     memset(o, 0, sizeof(*o));
     o->steps = 50000;
     o->eval_every = -1;      // < 0: the saved run's evaluation schedule (trainer_run)
@@ -227,7 +230,7 @@ static int parse_resume(int argc, char** argv, CliOpts* o, const char** ret_dir)
         if (k == (int)(sizeof(ok) / sizeof(ok[0])) || i + 1 >= argc) {
             fprintf(stderr, "maac: --resume continues with the saved settings: '%s' is not "
                             "allowed (only --steps, --eval-every, --eval-episodes, --max-steps, "
-                            "--out, --quiet)\n", a);
+                            "--out, --threads, --quiet)\n", a);
             return -EINVAL;
         }
         const char* v = argv[++i];
@@ -237,7 +240,14 @@ static int parse_resume(int argc, char** argv, CliOpts* o, const char** ret_dir)
         case 2: o->eval_every = atoi(v); break;
         case 3: o->eval_episodes = atoi(v); break;
         case 4: o->eval_max_steps = atoi(v); break;
-        default: o->out = v; break;
+        case 5: o->out = v; break;
+        default:
+            o->threads = atoi(v);
+            if (o->threads < 1) {
+                fprintf(stderr, "maac: --threads wants a count >= 1, got '%s'\n", v);
+                return -EINVAL;
+            }
+            break;
         }
     }
     if (!o->out)
@@ -273,6 +283,7 @@ static int cmd_train(int argc, char** argv) {
     o.progress = !co.quiet;
     o.stop = &g_stop;
     o.resume = resume ? state_path : NULL;
+    o.threads = resume ? co.threads : 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;

@@ -258,7 +258,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
     double t_start = now_s();
     LearnerStateExtra x = {0};
     if (o->resume) {
-        l = learner_state_load_ex(o->resume, &x, reterr);
+        l = learner_state_load_ex(o->resume, o->threads, &x, reterr);
         if (!l) {
             r = -EINVAL;
             goto out;

@@ -34,6 +34,8 @@ typedef struct {
                                 // from a run killed after an evaluation, are dropped);
                                 // eval_every, eval_episodes and eval_max_steps < 0 take
                                 // the saved run's values (its evaluation schedule)
+    int threads;                // resume: > 0 replaces the saved run's thread count
+                                // (the run's results do not depend on it); 0 keeps it
 } TrainOpts;
 
 typedef struct {

@@ -179,6 +179,9 @@ int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, cons
 // wrong-kind or inconsistent file is refused: NULL with reterr filled, nothing leaked.
 // ret_extra (nullable) receives the caller numbers saved with it.
 Learner* learner_state_load(const char* path, MaacErr* reterr);
-Learner* learner_state_load_ex(const char* path, LearnerStateExtra* ret_extra, MaacErr* reterr);
+// threads > 0 replaces the saved thread count (a run's results do not depend on it, so a
+// run can move to a machine with more or fewer cores); 0 keeps the saved one.
+Learner* learner_state_load_ex(const char* path, int threads, LearnerStateExtra* ret_extra,
+                               MaacErr* reterr);
 
 #endif

@@ -421,7 +421,7 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     return 0;
 }
 
-Learner* learner_state_load_ex(const char* path, LearnerStateExtra* ret_extra,
+Learner* learner_state_load_ex(const char* path, int threads, LearnerStateExtra* ret_extra,
                                MaacErr* reterr) {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     maac_err(reterr, -ENOTSUP, "learner state: little-endian hosts only");
@@ -463,6 +463,8 @@ Learner* learner_state_load_ex(const char* path, LearnerStateExtra* ret_extra,
         (r = get_long(ck, "obs_dim", 1, 1 << 16, &S, &me)) != 0 ||
         (r = get_long(ck, "act_dim", 1, POLICY_MAX_ACT, &A, &me)) != 0)
         goto out;
+    if (threads > 0)
+        cfg->threads = threads;   // learner_create checks the range
     const float* bounds = get_blob(ck, "act_bounds", 2 * (size_t)A * sizeof(float), &me);
     if (!bounds) {
         r = -EINVAL;
@@ -496,5 +498,5 @@ out_read:
 }
 
 Learner* learner_state_load(const char* path, MaacErr* reterr) {
-    return learner_state_load_ex(path, NULL, reterr);
+    return learner_state_load_ex(path, 0, NULL, reterr);
 }

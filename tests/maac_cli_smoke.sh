@@ -56,16 +56,21 @@ test "$(cut -d, -f1 "$DIR/run/eval.csv" | tr '\n' ' ')" = "env_steps 300 600 900
     echo "eval.csv steps after resume"; cat "$DIR/run/eval.csv"; exit 1; }
 grep -q '^horizon = 1$' "$DIR/run/config.ini" || { echo "resume changed the settings"; exit 1; }
 # A row past the saved step (a run killed after an evaluation, before its state save)
-# is dropped on resume and written again; a given --eval-every overrides the saved one.
+# is dropped on resume and written again; a given --eval-every overrides the saved one,
+# and --threads the saved thread count.
 echo "1500,-1,0,0,0,0,0,0,0,0,0" >> "$DIR/run/eval.csv"
 "$MAAC" train --resume "$DIR/run" --steps 1700 --eval-every 250 --eval-episodes 2 --quiet \
-    > /dev/null
+    --threads 1 > /dev/null
+grep -q '^threads = 1$' "$DIR/run/config.ini" || { echo "--threads on resume ignored"; exit 1; }
 test "$(cut -d, -f1 "$DIR/run/eval.csv" | tr '\n' ' ')" = \
     "env_steps 300 600 900 1200 1250 1500 1700 " || {
     echo "eval.csv steps after the second resume"; cat "$DIR/run/eval.csv"; exit 1; }
 if grep -q '^1500,-1,' "$DIR/run/eval.csv"; then echo "stale eval row kept"; exit 1; fi
 if "$MAAC" train --resume "$DIR/run" --steps 2000 --horizon 2 2> /dev/null; then
     echo "setting accepted with --resume"; exit 1
+fi
+if "$MAAC" train --resume "$DIR/run" --steps 2000 --threads 0 2> /dev/null; then
+    echo "--threads 0 accepted with --resume"; exit 1
 fi
 if "$MAAC" train --resume "$DIR" --steps 2000 2> /dev/null; then
     echo "resume without state.ckpt accepted"; exit 1

@@ -4,7 +4,8 @@
 // Learner A runs inverted_pendulum with small settings (STEVE on, threads = 2, a model
 // fit every 250 steps, a rollout length that grows from 1 to 2 at 1000 env steps so
 // D_model is reallocated). Its state is saved at step 400 and loaded as B, and saved
-// again at step 1060 (after the reallocation) and loaded as C. From then on every
+// again at step 1060 (after the reallocation) and loaded as C with threads = 1 (the
+// `maac train --resume --threads` override). From then on every
 // learner gets the same observation for learner_act (their actions must agree bit for
 // bit), the plant steps with A's action and the same transition goes to all of them,
 // then learner_train_step. At step 1200 every carried-over field must be identical:
@@ -188,8 +189,14 @@ static void test_resume_exact_and_refusals(void) {
             r = learner_state_save_ex(la, &x, path, &me);
             CHECK(r == 0, "save at %ld: %s", t, me.msg);
             LearnerStateExtra y = {0};
-            Learner* l = learner_state_load_ex(path, &y, &me);
+            // C is loaded with one thread instead of A's two: the thread count only
+            // changes the speed, so C must still follow A bit for bit.
+            int threads = t == 400 ? 0 : 1;
+            Learner* l = learner_state_load_ex(path, threads, &y, &me);
             CHECK(l != NULL, "load at %ld: %s", t, me.msg);
+            CHECK(!l || learner_config(l)->threads == (t == 400 ? 2 : 1),
+                  "load at %ld: threads %d (saved 2, asked %d)", t,
+                  l ? learner_config(l)->threads : -1, threads);
             CHECK(learner_state_extra_get(&y, "step", -1) == (double)t &&
                       learner_state_extra_get(&y, "pi_ish", -1) == 3.25 && y.n == 2,
                   "extra numbers round-trip");
