@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     double t[REPS];
 
     // MAAC policy update
-    MaacConfig mc = {horizon, n_paths, 5, 0.99f, 1};
+    MaacConfig mc = {horizon, n_paths, 5, 0.99f, 1, 0};
     MaacActor* ma = maac_actor_create(&mc, &dyn, rew, pi, q, B);
     for (int i = -2; i < REPS; i++) {
         double t0 = bench_now_s();
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     report(what, t, maac_actor_flops(ma, B), peak);
 
     // STEVE critic update
-    SteveConfig sc = {1, 2, 0.99f, 1};
+    SteveConfig sc = {1, 2, 0.99f, 1, 0};
     Steve* st = steve_create(&sc, &dyn, rew, pi, q, B);
     for (int i = -2; i < REPS; i++) {
         double t0 = bench_now_s();
@@ -100,9 +100,9 @@ int main(int argc, char** argv) {
     report("STEVE critic (H=2, M=8)", t, steve_flops(st, B), peak);
 
     // plain SAC: one-step critic + H = 0 actor (5 terminal actions as above)
-    SteveConfig sc0 = {0, 0, 0.99f, 1};
+    SteveConfig sc0 = {0, 0, 0.99f, 1, 0};
     Steve* st0 = steve_create(&sc0, &dyn, rew, pi, q, B);
-    MaacConfig mc0 = {0, 1, 1, 0.99f, 1};
+    MaacConfig mc0 = {0, 1, 1, 0.99f, 1, 0};
     MaacActor* ma0 = maac_actor_create(&mc0, &dyn, rew, pi, q, B);
     for (int i = -2; i < REPS; i++) {
         double t0 = bench_now_s();

@@ -171,6 +171,7 @@ Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
         .terminal_actions = c->terminal_actions,
         .gamma = c->gamma,
         .known_reward = l->use_known_reward,
+        .soft_path = c->soft_path,
     };
     // The plant's functions go in even with a learned reward: the actor and STEVE then
     // take only its termination rule, as rollout_run does, so all three imagine alike.
@@ -181,6 +182,7 @@ Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
         .horizon = c->steve_horizon,
         .gamma = c->gamma,
         .known_reward = l->use_known_reward,
+        .soft_path = c->soft_path,
     };
     l->critic = steve_create(&qc, &l->dyn, rew, l->pi, l->qf, c->batch);
     // The worker's share of the critic targets balances the two parts: the H-step actor

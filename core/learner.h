@@ -41,6 +41,8 @@ typedef struct {
     float alpha;              // initial / fixed alpha (1.0 auto, else fixed)
     float target_entropy;     // default -act_dim
     int no_entropy;           // 1: alpha = 0 (ablation)
+    int soft_path;            // 1: -alpha log pi at every imagined action (actor path and
+                              // STEVE rewards); 0: the actor's first action only (released code)
     // optimisation
     float gamma;              // 0.99
     float tau;                // Polyak rate 5e-3

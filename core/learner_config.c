@@ -45,6 +45,7 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->alpha = 1.0f;
     cfg->target_entropy = 0.0f;   // 0 here means "-act_dim" (filled at create)
     cfg->no_entropy = 0;
+    cfg->soft_path = 0;
     cfg->gamma = 0.99f;
     cfg->tau = 5e-3f;
     cfg->lr_policy = 3e-4f;
@@ -152,7 +153,7 @@ static const Field FIELDS[] = {
     FI(real_only, F_INT), FI(known_reward, F_INT),
     FI(steve, F_INT), FI(steve_horizon, F_INT),
     FI(auto_entropy, F_INT), FI(alpha, F_FLOAT), FI(target_entropy, F_FLOAT),
-    FI(no_entropy, F_INT),
+    FI(no_entropy, F_INT), FI(soft_path, F_INT),
     FI(gamma, F_FLOAT), FI(tau, F_FLOAT), FI(lr_policy, F_FLOAT), FI(lr_q, F_FLOAT),
     FI(lr_alpha, F_FLOAT), FI(lr_model, F_FLOAT), FI(batch, F_INT),
     FI(updates_per_step, F_INT), FI(real_ratio, F_FLOAT),

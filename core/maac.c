@@ -293,6 +293,25 @@ void maac_actor_draw(MaacActor* ma, Rng* rng, int B) {
     rng_normal_fill(rng, ma->epsT, (long)N * ma->Na * ma->A);
 }
 
+// soft_path: sum over rows of the discounted, masked log pi of every imagined action
+// after the first (steps 1..H-1 and the terminal actions, averaged over N_a).
+static double soft_path_logp(const MaacActor* ma, int N) {
+    const int H = ma->H, Na = ma->Na;
+    double sum = 0.0, disc = 1.0;
+    for (int t = 1; t <= H; t++) {
+        disc *= ma->cfg.gamma;
+        for (int i = 0; i < N; i++) {
+            double lp = 0.0;
+            if (t < H)
+                lp = ma->logp[t][i];
+            else
+                for (int n = 0; n < Na; n++) lp += ma->logpT[i * Na + n] / Na;
+            sum += disc * ma->mask[t][i] * lp;
+        }
+    }
+    return sum;
+}
+
 float maac_actor_forward(MaacActor* ma, const Policy* pi, const QFunction* q, const float* s0,
                          int B, float alpha) {
     const int S = ma->S, K = ma->K, H = ma->H, Na = ma->Na;
@@ -347,7 +366,8 @@ float maac_actor_forward(MaacActor* ma, const Policy* pi, const QFunction* q, co
     ma->reward_mean = rsum / N;
     ma->terminal_mean = tsum / N;
     ma->logp_mean = lsum / N;
-    return (float)(-(rsum + tsum) / N + alpha * lsum / N);
+    double later = H > 0 && ma->cfg.soft_path ? soft_path_logp(ma, N) : 0.0;
+    return (float)(-(rsum + tsum) / N + alpha * (lsum + later) / N);
 }
 
 void maac_actor_backward(MaacActor* ma, const Policy* pi, const QFunction* q, float* grad,
@@ -355,6 +375,7 @@ void maac_actor_backward(MaacActor* ma, const Policy* pi, const QFunction* q, fl
     const int S = ma->S, A = ma->A, K = ma->K, H = ma->H, Na = ma->Na, N = ma->N, B = ma->B;
     const int NT = N * Na;
     const float gamma = ma->cfg.gamma, g = -1.0f / N;
+    const int soft = ma->cfg.soft_path;
     float discH = 1.0f;
     for (int t = 0; t < H; t++) discH *= gamma;
     // terminal: d/dq of g * gamma^H m_H mean_n min_j Q_j
@@ -365,12 +386,14 @@ void maac_actor_backward(MaacActor* ma, const Policy* pi, const QFunction* q, fl
             int j1 = ma->qT[NT + r] < ma->qT[r];
             ma->dqT[r] = j1 ? 0.0f : c;
             ma->dqT[NT + r] = j1 ? c : 0.0f;
-            ma->dlogpT[r] = H == 0 ? ma->alpha / (float)(N * Na) : 0.0f;
+            ma->dlogpT[r] = H == 0 ? ma->alpha / (float)(N * Na)
+                            : soft ? ma->alpha * discH * ma->mask[H][i] / (float)(N * Na)
+                                   : 0.0f;
         }
     memset(ma->dsT, 0, sizeof(float) * (size_t)NT * S);
     memset(ma->daT, 0, sizeof(float) * (size_t)NT * A);
     qf_backward(q, ma->qw, NULL, ma->dsT, ma->daT, ma->dqT);
-    policy_backward(pi, ma->pwT, grad, ma->dsT, ma->daT, H == 0 ? ma->dlogpT : NULL);
+    policy_backward(pi, ma->pwT, grad, ma->dsT, ma->daT, H == 0 || soft ? ma->dlogpT : NULL);
     memset(ma->ds_next, 0, sizeof(float) * (size_t)N * S);
     for (int i = 0; i < N; i++)
         for (int n = 0; n < Na; n++) {
@@ -390,9 +413,11 @@ void maac_actor_backward(MaacActor* ma, const Policy* pi, const QFunction* q, fl
                                      ma->s[t], ma->a[t], ma->s[t + 1], N);
         ma->dyn.step_backward(ma->dyn.ctx, ma->dw[t], need_ds ? ma->ds_cur : NULL, ma->da,
                               ma->ds_next, ma->cfg.known_reward ? NULL : ma->dr);
-        for (int i = 0; i < N; i++) ma->dlogp[i] = t == 0 ? ma->alpha / (float)N : 0.0f;
+        for (int i = 0; i < N; i++)
+            ma->dlogp[i] = t == 0 ? ma->alpha / (float)N
+                           : soft ? ma->alpha * disc * ma->mask[t][i] / (float)N : 0.0f;
         policy_backward(pi, ma->pw[t], grad, need_ds ? ma->ds_cur : NULL, ma->da,
-                        t == 0 ? ma->dlogp : NULL);
+                        t == 0 || soft ? ma->dlogp : NULL);
         float* tmp = ma->ds_next;
         ma->ds_next = ma->ds_cur;
         ma->ds_cur = tmp;

@@ -11,6 +11,11 @@
 // The entropy term is paid at the first step only (as the released code); with
 // H = 0 the first-step actions ARE the N_a terminal actions, so the loss is exactly
 // SAC's actor loss mean_n(alpha log pi(a^n|s) - min_j Q_j(s, a^n)) over N*N_a samples.
+// With soft_path = 1 every imagined action pays it, so J is the path's soft
+// (maximum-entropy) value, the quantity SAC's soft Q stands for:
+//   J_i = sum_t gamma^t m_t (r_t - alpha log pi(a_t|s_t))
+//         + gamma^H m_H (1/N_a) sum_n (min_j Q_j(s_H, a_H^n) - alpha log pi(a_H^n|s_H)).
+// alpha is still tuned on the first-step log pi only (the policy's entropy at D states).
 // The gradient flows through the policy (dtheta and dobs), the dynamics (ds, da), the
 // reward (ds, da, ds'), and Q's inputs (online Qs; Q parameters get no gradient), and
 // is accumulated into the POLICY parameters only. Terminations are a stop-gradient mask.
@@ -76,6 +81,7 @@ typedef struct {
     int terminal_actions;   // N_a actions averaged in the terminal value (>= 1)
     float gamma;            // discount
     int known_reward;       // 1: rew->reward (differentiable known reward); 0: dynamics' reward head
+    int soft_path;          // 1: -alpha log pi at every imagined action (see above); 0: first only
 } MaacConfig;
 
 typedef struct MaacActor MaacActor;

@@ -223,9 +223,13 @@ void steve_targets(Steve* st, const Policy* pi, const QFunction* qtarg, float al
             const float* qk = st->q[i + 1];
             const float* lk = st->logp[i + 1];
             double sum = 0, sum2 = 0, mmin = 0;
+            // the action of step i: level 1's is shared by the members (B rows)
+            const float* li = st->logp[i];
             for (int m = 0; m < M; m++) {
                 int row = m * B + b;
-                Rm[m] += disc * st->c[i][row] * st->r[i][row];
+                double ri = st->r[i][row];
+                if (st->cfg.soft_path) ri -= alpha * li[i == 1 ? b : row];
+                Rm[m] += disc * st->c[i][row] * ri;
                 double g = disc * gamma * st->c[i + 1][row];
                 double t0 = Rm[m] + g * (qk[row] - alpha * lk[row]);
                 double t1 = Rm[m] + g * (qk[R + row] - alpha * lk[row]);

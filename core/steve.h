@@ -35,6 +35,8 @@ typedef struct {
     int horizon;        // H_steve (ignored when steve = 0)
     float gamma;
     int known_reward;   // 1: rew->reward; 0: the dynamics' reward head
+    int soft_path;      // 1: imagined rewards r_i - alpha log pi(a_i|s_i) (i >= 1), the soft
+                        // return SAC's Q stands for; 0: plain rewards (the released code)
 } SteveConfig;
 
 typedef struct Steve Steve;

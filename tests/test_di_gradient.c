@@ -201,7 +201,7 @@ int main(void) {
     static float sb[NSTART * NS];
     printf("  H   L1 error   rel. error   estimate\n");
     for (int H = 0; H <= HMAX; H++) {
-        MaacConfig cfg = {H, 1, 1, (float)m.gamma, 1};
+        MaacConfig cfg = {H, 1, 1, (float)m.gamma, 1, 0};
         MaacActor* ma = maac_actor_create(&cfg, &dyn, rew, pi, q, NSTART);
         double st[NSTART][NS];
         memcpy(st, s0, sizeof st);

@@ -3,9 +3,11 @@
 //  1. central finite differences of the whole pathwise policy gradient (and of
 //     dLoss/ds0) on a tiny setup: H = 3, K = 2 paths, 2 terminal actions, a stochastic
 //     3-member ensemble, a known reward with terminations that do fire, fixed noise;
-//     again with the ensemble's learned reward head;
+//     again with the ensemble's learned reward head, and with the soft path (entropy
+//     at every imagined action);
 //  2. H = 0 equals SAC's actor loss and gradient computed directly;
-//  3. the loss equals an independent recomputation of J from the stored paths;
+//  3. the loss equals an independent recomputation of J from the stored paths (with and
+//     without the soft path);
 //  4. entropy coefficient: auto-tuning moves alpha the right way; fixed and none.
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +58,8 @@ static double loss(void* v) {
     return maac_actor_forward(c->ma, c->pi, c->q, c->s0, B, c->alpha);
 }
 
-static void fd_case(const char* name, int known_reward, Policy* pi, QFunction* q, Rng* rng) {
+static void fd_case(const char* name, int known_reward, int soft_path, Policy* pi, QFunction* q,
+                    Rng* rng) {
     Ensemble* e = ens_create(S, A, 3, 1, 8, NN_ACT_TANH, !known_reward, rng);
     for (int j = 0; j < e->n_out; j++) {
         e->target_std[j] = 0.3f;
@@ -68,7 +71,7 @@ static void fd_case(const char* name, int known_reward, Policy* pi, QFunction* q
     MaacDynamics dyn;
     maac_dynamics_ensemble(&dyn, e);
     MaacConfig cfg = {.horizon = 3, .n_paths = 2, .terminal_actions = 2, .gamma = 0.9f,
-                      .known_reward = known_reward};
+                      .known_reward = known_reward, .soft_path = soft_path};
     Ctx c = {.pi = pi, .q = q, .alpha = 0.3f};
     c.ma = maac_actor_create(&cfg, &dyn, &REW, pi, q, B);
     CHECK(c.ma != NULL, "create");
@@ -102,8 +105,10 @@ int main(void) {
     QFunction* q = qf_create(S, A, 2, hid, NN_ACT_TANH, &rng);
 
     // 1. FD of the pathwise gradient.
-    fd_case("known reward + terminations", 1, pi, q, &rng);
-    fd_case("learned reward head", 0, pi, q, &rng);
+    Rng same = rng;   // the soft-path case reuses the first case's model, states and noise
+    fd_case("known reward + terminations", 1, 0, pi, q, &rng);
+    fd_case("learned reward head", 0, 0, pi, q, &rng);
+    fd_case("soft path + terminations", 1, 1, pi, q, &same);
 
     // terminations fire: with an ensemble biased upwards in s'[0], later masks are 0.
     {
@@ -112,7 +117,7 @@ int main(void) {
         for (int j = 1; j < S; j++) e->target_std[j] = 0.3f;
         MaacDynamics dyn;
         maac_dynamics_ensemble(&dyn, e);
-        MaacConfig cfg = {3, 2, 2, 0.9f, 1};
+        MaacConfig cfg = {3, 2, 2, 0.9f, 1, 0};
         Ctx c = {.pi = pi, .q = q, .alpha = 0.3f};
         c.ma = maac_actor_create(&cfg, &dyn, &REW, pi, q, B);
         for (int i = 0; i < B * S; i++) c.s0[i] = 0.1f * rng_normal(&rng);
@@ -137,7 +142,7 @@ int main(void) {
         Ensemble* e = ens_create(S, A, 2, 1, 8, NN_ACT_TANH, 0, &rng);
         MaacDynamics dyn;
         maac_dynamics_ensemble(&dyn, e);
-        MaacConfig cfg = {0, K, NA, 0.99f, 1};
+        MaacConfig cfg = {0, K, NA, 0.99f, 1, 0};
         MaacActor* ma = maac_actor_create(&cfg, &dyn, &REW, pi, q, B);
         float s0[B * S];
         rng_normal_fill(&rng, s0, B * S);
@@ -183,15 +188,16 @@ int main(void) {
         ens_free(e);
     }
 
-    // 3. the loss equals J recomputed row by row (known linear dynamics, terminations).
-    {
+    // 3. the loss equals J recomputed row by row (known linear dynamics, terminations),
+    // with the entropy at the first action only and with the soft path.
+    for (int soft = 0; soft <= 1; soft++) {
         enum { H = 2, K = 2, NA = 2, N = B * K };
         float Am[S * S] = {1.0f, 0.1f, 0, -0.1f, 0.9f, 0.2f, 0.05f, 0, 1.1f};
         float Bm[S * A] = {0.3f, 0, 0.1f, 0.4f, -0.2f, 0.2f};
         MaacLinearModel lm = {S, A, Am, Bm};
         MaacDynamics dyn;
         maac_dynamics_linear(&dyn, &lm);
-        MaacConfig cfg = {H, K, NA, 0.9f, 1};
+        MaacConfig cfg = {H, K, NA, 0.9f, 1, soft};
         MaacActor* ma = maac_actor_create(&cfg, &dyn, &REW, pi, q, B);
         float s0[B * S];
         for (int i = 0; i < B * S; i++) s0[i] = 0.6f * rng_normal(&rng) + 0.4f;
@@ -208,7 +214,7 @@ int main(void) {
             double Ji = 0, disc = 1, mask = 1;
             for (int t = 0; t < H; t++) {
                 policy_forward(pi, pw, a, &lp, s, maac_actor_eps_policy(ma, t) + i * A, 1);
-                if (t == 0) Ji -= alpha * lp;
+                if (t == 0 || soft) Ji -= alpha * disc * mask * lp;
                 for (int r = 0; r < S; r++) {
                     double v = 0;
                     for (int c = 0; c < S; c++) v += (double)Am[r * S + c] * s[c];
@@ -227,14 +233,16 @@ int main(void) {
             double v = 0;
             for (int n = 0; n < NA; n++) {
                 float qv[2];
-                policy_forward(pi, pw, a, NULL, s, maac_actor_eps_terminal(ma) + (i * NA + n) * A, 1);
+                policy_forward(pi, pw, a, &lp, s, maac_actor_eps_terminal(ma) + (i * NA + n) * A, 1);
                 qf_forward(q, qw, qv, s, a, 1);
-                v += fmin(qv[0], qv[1]) / NA;
+                v += (fmin(qv[0], qv[1]) - (soft ? alpha * lp : 0.0)) / NA;
             }
             J += (Ji + disc * mask * v) / N;
         }
         CHECK(n_term > 0 && n_term < N, "some paths terminate (%d of %d)", n_term, N);
-        CHECK_NEAR(L, -J, 1e-5 * (1 + fabs(J)), "MAAC loss = -J recomputed by hand");
+        CHECK_NEAR(L, -J, 1e-5 * (1 + fabs(J)),
+                   soft ? "soft-path MAAC loss = -J recomputed by hand"
+                        : "MAAC loss = -J recomputed by hand");
         policy_work_free(pw);
         qf_work_free(qw);
         maac_actor_free(ma);

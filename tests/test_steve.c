@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // test_steve.c -- STEVE critic targets against an independent double-precision
 // computation on a tiny ensemble (2 linear members set by hand, Gaussian noise on,
-// H = 1 and H = 2 chained, a linear policy and linear Qs with known weights,
+// H = 1 and H = 2 chained, H = 2 with the soft path, a linear policy and linear Qs with known weights,
 // terminations that fire); the one-step target when steve = 0; the horizon-0 weight
 // guard (Q_1 = Q_2 must not collapse the blend onto the 1-step target); FD of the
 // critic loss gradient.
@@ -91,8 +91,8 @@ static double ref_reward(const double* s, const double* a, const double* s2, dou
 
 // target of transition b by the formulas of steve.h
 static double ref_target(Steve* st, const Policy* pi, const QFunction* qt, const Ensemble* e,
-                         int H, const float* r, const float* s2, const float* done, int b,
-                         int* n_term) {
+                         int H, int soft, const float* r, const float* s2, const float* done,
+                         int b, int* n_term) {
     double mean[8], var[8], n[8];
     double x1[S], a1[A], lp1;
     for (int i = 0; i < S; i++) x1[i] = s2[b * S + i];
@@ -105,14 +105,14 @@ static double ref_target(Steve* st, const Policy* pi, const QFunction* qt, const
     n[0] = 2;
     double T[8][M][2];
     for (int m = 0; m < M; m++) {
-        double x[S], ax[A], c = c1, Racc = r[b], disc = GAMMA;
+        double x[S], ax[A], lpx = lp1, c = c1, Racc = r[b], disc = GAMMA;
         memcpy(x, x1, sizeof x);
         memcpy(ax, a1, sizeof ax);
         for (int i = 1; i <= H; i++) {
             double x2[S], a2[A], lp2, d;
             ref_model(e, m, x, ax, steve_eps_model(st, i) + (m * B + b) * S, x2);
             double ri = ref_reward(x, ax, x2, &d);
-            Racc += disc * c * ri;
+            Racc += disc * c * (ri - (soft ? ALPHA * lpx : 0.0));
             double c2 = c * (1 - d);
             ref_policy(pi, x2, steve_eps_policy(st, i + 1) + (m * B + b) * A, a2, &lp2);
             for (int j = 0; j < 2; j++)
@@ -120,6 +120,7 @@ static double ref_target(Steve* st, const Policy* pi, const QFunction* qt, const
             if (c2 == 0 && c == 1) (*n_term)++;
             memcpy(x, x2, sizeof x);
             memcpy(ax, a2, sizeof ax);
+            lpx = lp2;
             c = c2;
             disc *= GAMMA;
         }
@@ -178,8 +179,16 @@ int main(void) {
     for (int i = 0; i < B * S; i++) s2[i] = 0.5f * rng_normal(&rng);
     for (int b = 0; b < B; b++) done[b] = b == 1 ? 1.0f : 0.0f;
 
-    for (int H = 0; H <= 2; H++) {
-        SteveConfig cfg = {.steve = 1, .horizon = H, .gamma = (float)GAMMA, .known_reward = 1};
+    // H = 0..2 with plain imagined rewards, then H = 2 with the soft path (r_i - alpha
+    // log pi(a_i|s_i) for i >= 1) on the same noise as the plain H = 2 run.
+    Rng before_h2 = rng;
+    float tg_plain[B] = {0};
+    for (int run = 0; run <= 3; run++) {
+        int H = run < 3 ? run : 2, soft = run == 3;
+        if (H == 2 && !soft) before_h2 = rng;
+        if (soft) rng = before_h2;
+        SteveConfig cfg = {.steve = 1, .horizon = H, .gamma = (float)GAMMA, .known_reward = 1,
+                           .soft_path = soft};
         Steve* st = steve_create(&cfg, &dyn, &REW, pi, qt, B);
         CHECK(st != NULL, "create H=%d", H);
         steve_draw(st, &rng, B);
@@ -189,14 +198,21 @@ int main(void) {
         double err = 0;
         int n_term = 0;
         for (int b = 0; b < B; b++) {
-            double ref = ref_target(st, pi, qt, e, H, r, s2, done, b, &n_term);
+            double ref = ref_target(st, pi, qt, e, H, soft, r, s2, done, b, &n_term);
             err = fmax(err, fabs(ref - tg[b]) / (1 + fabs(ref)));
         }
-        printf("  H=%d: max rel err vs double reference %.3g; horizon weights", H, err);
+        printf("  H=%d%s: max rel err vs double reference %.3g; horizon weights", H,
+               soft ? " (soft path)" : "", err);
         for (int i = 0; i <= H; i++) printf(" %.3f", hw[i]);
         printf("; imagined terminations %d\n", n_term);
-        CHECK(err < 1e-5, "STEVE H=%d target vs hand computation: %g", H, err);
+        CHECK(err < 1e-5, "STEVE H=%d soft %d target vs hand computation: %g", H, soft, err);
         if (H == 2) CHECK(n_term > 0, "terminations fire in the imagined chains");
+        if (H == 2 && !soft) memcpy(tg_plain, tg, sizeof tg);
+        if (soft) {
+            double diff = 0;
+            for (int b = 0; b < B; b++) diff = fmax(diff, fabs(tg[b] - tg_plain[b]));
+            CHECK(diff > 1e-3, "the soft path changes the targets (max diff %g)", diff);
+        }
         if (H > 0) CHECK(hw[0] < 0.95f && hw[0] > 0.0f, "horizon 0 does not take all the weight");
         steve_free(st);
     }
