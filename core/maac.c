@@ -8,6 +8,7 @@
 //   a_t = pi(s_t; eps_t);  s_{t+1} = f(s_t, a_t);  r_t = r(s_t, a_t, s_{t+1});
 //   m_{t+1} = m_t (1 - done(s_{t+1}))
 //   J_i = sum_t gamma^t m_t r_t + gamma^H m_H mean_n min_j Q_j(s_H, a_H^n) - alpha log pi(a_0|s_0)
+//   (soft_path: -alpha gamma^t m_t log pi at every later action too; see maac.h)
 // (H = 0: the first-step actions are the terminal actions, entropy averaged over them.)
 // Backward (loss = -mean J, g = -1/N): Q's input gradient into (s_H, a_H^n), the terminal
 // policy (dtheta, dobs) into s_H, then for t = H-1..0: the reward's (ds_t, da_t, ds_{t+1}),
