@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "bench/fake_plant.h"
+#include "core/blas_arch.h"
 #include "daemon/ctrl.h"
 #include "daemon/notify.h"
 #include "daemon/rt.h"
@@ -181,6 +182,7 @@ static int run_ctrl(double hz, double seconds, int prio, int cpu, const char* hi
 }
 
 int main(int argc, char** argv) {
+    blas_arch_auto(argv);   // the kernels maacd would run (core/blas_arch.h)
     double hz = 1000, seconds = 10;
     int prio = 80, cpu = -1, mlock = 1;
     const char* mode = "all";

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "bench/bench_util.h"
+#include "core/blas_arch.h"
 #include "core/cem.h"
 #include "core/ensemble.h"
 #include "core/workers.h"
@@ -152,6 +153,8 @@ static void bench_forward(Rng* rng, int reps) {
 }
 
 int main(int argc, char** argv) {
+    blas_arch_auto(argv);   // the kernels maacd and maac would run (core/blas_arch.h)
+    blas_arch_describe(stdout, "");
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     int only_cem = argc > 2 && strcmp(argv[2], "cem") == 0;
     int team_cmp = argc > 2 && strcmp(argv[2], "team") == 0;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "bench/bench_util.h"
+#include "core/blas_arch.h"
 #include "core/mlp.h"
 #include "core/rng.h"
 
@@ -87,6 +88,8 @@ static void bench_infer1(Rng* r) {
 }
 
 int main(int argc, char** argv) {
+    blas_arch_auto(argv);   // the kernels maacd and maac would run (core/blas_arch.h)
+    blas_arch_describe(stdout, "");
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     if (threads < 1) threads = 1;
     openblas_set_num_threads(threads);

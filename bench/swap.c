@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "bench/fake_plant.h"
+#include "core/blas_arch.h"
 #include "daemon/ctrl.h"
 #include "daemon/notify.h"
 
@@ -34,6 +35,7 @@ static ServedPolicy* make(const PlantInfo* plant, int width, uint64_t seed) {
 }
 
 int main(int argc, char** argv) {
+    blas_arch_auto(argv);   // the kernels maacd would run (core/blas_arch.h)
     double hz = argc > 1 ? atof(argv[1]) : 1000;
     int n_swaps = argc > 2 ? atoi(argv[2]) : 100;
     notify_init(0);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/trainer.h"
+#include "core/blas_arch.h"
 
 static void report(const char* name, const TrainResult* tr) {
     const LearnerStats* s = &tr->ls;
@@ -29,6 +30,8 @@ static void report(const char* name, const TrainResult* tr) {
 }
 
 int main(int argc, char** argv) {
+    blas_arch_auto(argv);   // the kernels maacd and maac would run (core/blas_arch.h)
+    blas_arch_describe(stdout, "");
     if (argc < 3) {
         fprintf(stderr, "usage: bench_train PLANT STEPS [--seed S] [--compare-sac] "
                         "[--eval-every N] [--eval-episodes N] [--<setting> VALUE]...\n");

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "cli/trainer.h"
+#include "core/blas_arch.h"
 #include "sim/reward.h"
 
 static volatile sig_atomic_t g_stop;
@@ -416,6 +417,7 @@ static int cmd_config(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+    blas_arch_auto(argv);   // may re-execute with OPENBLAS_CORETYPE set (blas_arch.h)
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

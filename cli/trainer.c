@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/blas_arch.h"
 #include "sim/reward.h"
 
 static double now_s(void) {
@@ -320,7 +321,9 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
         if (out_path(path, sizeof(path), o->out_dir, "config.ini") == 0) {
             FILE* cf = fopen(path, "w");
             if (cf) {
-                fprintf(cf, "# maac train: resolved settings\n[learner]\n");
+                fprintf(cf, "# maac train: resolved settings\n");
+                blas_arch_describe(cf, "# ");
+                fprintf(cf, "[learner]\n");
                 learner_config_print(learner_config(l), cf);
                 fclose(cf);
             }
@@ -347,6 +350,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
     uint64_t ep_seed = ep_seed0 + (uint64_t)learner_state_extra_get(&x, "episode_seeds_used", 0);
     if ((r = sim_reset(plant, ep_seed++, obs)) != 0)
         goto out;
+    if (o->progress) blas_arch_describe(stderr, "[maac] ");
     double ep_ret = 0, last_progress = now_s();
     long last_progress_step = tr.start_step;
     float last_ret = tr.last_return;

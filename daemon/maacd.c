@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "core/blas_arch.h"
 #include "daemon/config.h"
 #include "daemon/ctl_server.h"
 #include "daemon/ctrl.h"
@@ -36,6 +37,16 @@ static Maacd* g_daemon;
 static void on_signal(int sig) {
     (void)sig;
     if (g_daemon) atomic_store(&g_daemon->stop, 1);
+}
+
+static void log_blas_core(void) {
+    const char* from = blas_arch_replaced();
+    if (from)
+        maacd_log(LOG_LV_INFO, "OpenBLAS core: %s (chosen for this CPU; OpenBLAS detected %s; "
+                  "OPENBLAS_CORETYPE overrides, MAAC_BLAS_AUTO=0 keeps OpenBLAS's choice)",
+                  blas_arch_core(), from);
+    else
+        maacd_log(LOG_LV_INFO, "OpenBLAS core: %s", blas_arch_core());
 }
 
 static void lock_memory(Maacd* d) {
@@ -213,6 +224,7 @@ static void status_line(Maacd* d, Ctrl* c, LearnerThread* lt) {
 }
 
 int main(int argc, char** argv) {
+    blas_arch_auto(argv);   // may re-execute with OPENBLAS_CORETYPE set (blas_arch.h)
     static Maacd daemon;   // large (the slot); static keeps it off the stack
     Maacd* d = &daemon;
     config_default(&d->cfg);
@@ -228,6 +240,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     notify_init(d->cfg.verbose);
+    log_blas_core();
     d->start_ns = rt_now_ns();
     g_daemon = d;
     struct sigaction sa;

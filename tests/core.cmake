@@ -1,11 +1,12 @@
 # tests/core.cmake -- neural-network core: rng, nn kernels, mlp, adam, thread team,
-# checkpoints.
+# checkpoints, the OpenBLAS core choice.
 maac_test(test_rng test_rng.c LIBS maac_core)
 maac_test(test_nn test_nn.c LIBS maac_core)
 maac_test(test_mlp test_mlp.c LIBS maac_core)
 maac_test(test_adam test_adam.c LIBS maac_core)
 maac_test(test_workers test_workers.c LIBS maac_core)
 maac_test(test_ckpt test_ckpt.c LIBS maac_core)
+maac_test(test_blas_arch test_blas_arch.c LIBS maac_core)
 # The Python reader (docs/checkpoint-format.md) recomputes a C-written checkpoint's
 # outputs; only where /usr/bin/python3 can import msgpack.
 execute_process(COMMAND /usr/bin/python3 -c "import msgpack"
