@@ -18,6 +18,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "core/blas_arch.h"
 #include "daemon/notify.h"
 #include "transport/link.h"
 #include "transport/wire.h"
@@ -184,6 +185,8 @@ static void add_stats(Maacd* d, Kv* k) {
     add_status(d, k, 1);
     Ctrl* c = atomic_load(&d->ctrl);
     kv_bool(k, "memory_locked", atomic_load(&d->mem_locked));
+    kv_str(k, "blas_core", blas_arch_core());
+    kv_bool(k, "blas_core_auto", blas_arch_replaced() != NULL);
     kv_uint(k, "swaps_ok", atomic_load(&d->swaps_ok));
     kv_uint(k, "swaps_rejected", atomic_load(&d->swaps_rejected));
     kv_uint(k, "ctl_requests", atomic_load(&d->ctl_requests));

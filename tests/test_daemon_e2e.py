@@ -188,6 +188,9 @@ def basic():
     rc, stats = ctl(ctl_ep, "stats")
     check(rc == 0 and "jitter_p99_us" in stats and "lt_updates" in stats and "config" in stats,
           "stats has histograms, learner progress, settings")
+    check(isinstance(stats.get("blas_core"), str) and stats["blas_core"] != ""
+          and isinstance(stats.get("blas_core_auto"), bool),
+          f"stats names the OpenBLAS core: {stats.get('blas_core')} auto {stats.get('blas_core_auto')}")
     check("_duplicate_keys" not in stats and "_duplicate_keys" not in st,
           f"no duplicate keys in replies: {stats.get('_duplicate_keys')} {st.get('_duplicate_keys')}")
     rc, sv = ctl(ctl_ep, "save", timeout=65000)   # waits for the learner's current step
