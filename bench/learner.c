@@ -16,8 +16,8 @@
 #include <time.h>
 
 #include "bench/bench_util.h"
-#include "core/blas_arch.h"
 #include "core/adam.h"
+#include "core/blas_arch.h"
 #include "core/maac.h"
 #include "core/steve.h"
 #include "sim/reward.h"
@@ -34,7 +34,9 @@ static void report(const char* what, double* t, double flops, double peak) {
 
 int main(int argc, char** argv) {
     blas_arch_auto(argv);   // the kernels maacd and maac would run (core/blas_arch.h)
-    blas_arch_describe(stdout, "");
+    char blas_line[256];
+    blas_arch_describe(blas_line, sizeof blas_line, "");
+    puts(blas_line);
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     int n_paths = argc > 2 ? atoi(argv[2]) : 1;
     int horizon = argc > 3 ? atoi(argv[3]) : 4;

@@ -154,7 +154,9 @@ static void bench_forward(Rng* rng, int reps) {
 
 int main(int argc, char** argv) {
     blas_arch_auto(argv);   // the kernels maacd and maac would run (core/blas_arch.h)
-    blas_arch_describe(stdout, "");
+    char blas_line[256];
+    blas_arch_describe(blas_line, sizeof blas_line, "");
+    puts(blas_line);
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     int only_cem = argc > 2 && strcmp(argv[2], "cem") == 0;
     int team_cmp = argc > 2 && strcmp(argv[2], "team") == 0;

@@ -89,7 +89,9 @@ static void bench_infer1(Rng* r) {
 
 int main(int argc, char** argv) {
     blas_arch_auto(argv);   // the kernels maacd and maac would run (core/blas_arch.h)
-    blas_arch_describe(stdout, "");
+    char blas_line[256];
+    blas_arch_describe(blas_line, sizeof blas_line, "");
+    puts(blas_line);
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     if (threads < 1) threads = 1;
     openblas_set_num_threads(threads);

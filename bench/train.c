@@ -31,7 +31,9 @@ static void report(const char* name, const TrainResult* tr) {
 
 int main(int argc, char** argv) {
     blas_arch_auto(argv);   // the kernels maacd and maac would run (core/blas_arch.h)
-    blas_arch_describe(stdout, "");
+    char blas_line[256];
+    blas_arch_describe(blas_line, sizeof blas_line, "");
+    puts(blas_line);
     if (argc < 3) {
         fprintf(stderr, "usage: bench_train PLANT STEPS [--seed S] [--compare-sac] "
                         "[--eval-every N] [--eval-episodes N] [--<setting> VALUE]...\n");

@@ -322,7 +322,9 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             FILE* cf = fopen(path, "w");
             if (cf) {
                 fprintf(cf, "# maac train: resolved settings\n");
-                blas_arch_describe(cf, "# ");
+                char blas_line[256];
+                blas_arch_describe(blas_line, sizeof blas_line, "# ");
+                fprintf(cf, "%s\n", blas_line);
                 fprintf(cf, "[learner]\n");
                 learner_config_print(learner_config(l), cf);
                 fclose(cf);
@@ -350,7 +352,11 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
     uint64_t ep_seed = ep_seed0 + (uint64_t)learner_state_extra_get(&x, "episode_seeds_used", 0);
     if ((r = sim_reset(plant, ep_seed++, obs)) != 0)
         goto out;
-    if (o->progress) blas_arch_describe(stderr, "[maac] ");
+    if (o->progress) {
+        char blas_line[256];
+        blas_arch_describe(blas_line, sizeof blas_line, "[maac] ");
+        fprintf(stderr, "%s\n", blas_line);
+    }
     double ep_ret = 0, last_progress = now_s();
     long last_progress_step = tr.start_step;
     float last_ret = tr.last_return;

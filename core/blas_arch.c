@@ -63,11 +63,13 @@ const char* blas_arch_replaced(void) {
     return (from && from[0] && chosen && chosen[0]) ? from : NULL;
 }
 
-void blas_arch_describe(FILE* f, const char* prefix) {
+void blas_arch_describe(char* buf, size_t n, const char* prefix) {
     const char* from = blas_arch_replaced();
-    fprintf(f, "%sOpenBLAS core: %s", prefix ? prefix : "", blas_arch_core());
-    if (from) fprintf(f, " (chosen for this CPU; OpenBLAS detected %s)", from);
-    fputc('\n', f);
+    if (from)
+        snprintf(buf, n, "%sOpenBLAS core: %s (chosen for this CPU; OpenBLAS detected %s; "
+                 "OPENBLAS_CORETYPE overrides)", prefix ? prefix : "", blas_arch_core(), from);
+    else
+        snprintf(buf, n, "%sOpenBLAS core: %s", prefix ? prefix : "", blas_arch_core());
 }
 
 void blas_arch_auto(char** argv) {
@@ -88,7 +90,6 @@ void blas_arch_auto(char** argv) {
     // nothing later claims the choice took effect.
     unsetenv("OPENBLAS_CORETYPE");
     unsetenv(BLAS_ARCH_FROM_ENV);
-    fprintf(stderr, "note: OpenBLAS runs its generic %s kernels on a CPU with %s; "
-                    "set OPENBLAS_CORETYPE=%s for faster learning\n",
-            from, choice[0] == 'S' ? "AVX-512" : "AVX2", choice);
+    fprintf(stderr, "note: OpenBLAS runs its generic %s kernels; "
+                    "set OPENBLAS_CORETYPE=%s for faster learning\n", from, choice);
 }

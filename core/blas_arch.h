@@ -22,7 +22,7 @@
 #ifndef MAAC_BLAS_ARCH_H
 #define MAAC_BLAS_ARCH_H
 
-#include <stdio.h>
+#include <stddef.h>
 
 // What the CPU can run, from cpuid.
 typedef struct {
@@ -47,8 +47,9 @@ const char* blas_arch_core(void);
 const char* blas_arch_replaced(void);
 
 // One line, "<prefix>OpenBLAS core: SkylakeX (chosen for this CPU; OpenBLAS detected
-// Prescott)" or "<prefix>OpenBLAS core: Haswell", into f. Nullable: prefix.
-void blas_arch_describe(FILE* f, const char* prefix);
+// Prescott; OPENBLAS_CORETYPE overrides)" or "<prefix>OpenBLAS core: Haswell", into
+// buf (n bytes, no newline). Nullable: prefix.
+void blas_arch_describe(char* buf, size_t n, const char* prefix);
 
 // Re-execute the program with a better OPENBLAS_CORETYPE when blas_arch_choose says so
 // (see the top of this file). Returns only when nothing is to be done or the exec

@@ -40,13 +40,9 @@ static void on_signal(int sig) {
 }
 
 static void log_blas_core(void) {
-    const char* from = blas_arch_replaced();
-    if (from)
-        maacd_log(LOG_LV_INFO, "OpenBLAS core: %s (chosen for this CPU; OpenBLAS detected %s; "
-                  "OPENBLAS_CORETYPE overrides, MAAC_BLAS_AUTO=0 keeps OpenBLAS's choice)",
-                  blas_arch_core(), from);
-    else
-        maacd_log(LOG_LV_INFO, "OpenBLAS core: %s", blas_arch_core());
+    char line[256];
+    blas_arch_describe(line, sizeof line, "");
+    maacd_log(LOG_LV_INFO, "%s", line);
 }
 
 static void lock_memory(Maacd* d) {
