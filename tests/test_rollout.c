@@ -200,6 +200,10 @@ static void test_learner_config_set(void) {
     CHECK(c.horizon == 2, "walker2d H = 2");
     learner_config_default(&c, "hopper");
     CHECK(c.horizon == 4 && c.rollout_schedule[3] == 15, "hopper H 4, k1 15");
+    CHECK(c.soft_path == 0, "hopper: entropy at the first action only (released code)");
+    learner_config_default(&c, "half_cheetah");
+    CHECK(c.soft_path == 1, "half_cheetah: soft path by default");
+    learner_config_default(&c, "hopper");
     MaacErr me = {""};
     CHECK(learner_config_set(&c, "real-ratio", "0.1", &me) == 0 && fabsf(c.real_ratio - 0.1f) < 1e-7f,
           "dash form");
