@@ -6,7 +6,8 @@
 // terminal, truncation is not), learner_train_step. Every eval_every steps (and at
 // the end) run deterministic evaluation episodes on a separate plant instance,
 // append to OUT/eval.csv, rewrite OUT/timing.csv and write OUT/policy.ckpt,
-// OUT/learner.ckpt and OUT/state.ckpt atomically. A stop flag (SIGINT) ends the loop
+// OUT/learner.ckpt and OUT/state.ckpt atomically (and OUT/policy_best.ckpt,
+// OUT/learner_best.ckpt when the evaluation is the best so far). A stop flag (SIGINT) ends the loop
 // after the step in progress, with the same final evaluation-free save.
 // Resume (TrainOpts.resume): the learner comes from a state.ckpt (learner_state.h),
 // whose caller numbers ("x.*") carry this loop's own counters: episodes, the episode
@@ -182,6 +183,18 @@ static int save_policy(const char* dir, const char* name, Learner* l, MaacErr* r
     r = policy_save(snap, path, reterr);
     policy_free(snap);
     return r;
+}
+
+// The best evaluation so far: its policy (what to deploy) and its learner (what
+// `maac eval --mpc` plans with), so neither is lost when a later evaluation is worse.
+static int save_best(const char* dir, Learner* l, MaacErr* reterr) {
+    char path[4096];
+    int r;
+    if ((r = save_policy(dir, "policy_best.ckpt", l, reterr)) != 0)
+        return r;
+    if ((r = out_path(path, sizeof(path), dir, "learner_best.ckpt")) != 0)
+        return maac_err(reterr, r, "output path too long");
+    return learner_save(l, path, reterr);
 }
 
 static int save_all(const char* dir, Learner* l, const LearnerStateExtra* x, MaacErr* reterr) {
@@ -416,7 +429,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             tr.eval_std = sd;
             if (mean > tr.best_eval) {
                 tr.best_eval = mean;
-                if (o->out_dir && (r = save_policy(o->out_dir, "policy_best.ckpt", l, reterr)) != 0)
+                if (o->out_dir && (r = save_best(o->out_dir, l, reterr)) != 0)
                     goto out;
             }
             learner_stats(l, &tr.ls);

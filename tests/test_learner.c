@@ -269,8 +269,10 @@ static void test_trainer_writes_files(void) {
     int r = trainer_run(&c, &o, &tr, &me);
     CHECK(r == 0, "trainer_run: %s", me.msg);
     CHECK(tr.env_steps == 400 && tr.n_evals == 2, "steps %ld evals %d", tr.env_steps, tr.n_evals);
-    const char* names[] = {"eval.csv", "timing.csv", "policy.ckpt", "learner.ckpt", "config.ini"};
-    for (int i = 0; i < 5; i++) {
+    // The first evaluation is always the best so far: both best files must exist.
+    const char* names[] = {"eval.csv", "timing.csv", "policy.ckpt", "learner.ckpt", "config.ini",
+                           "policy_best.ckpt", "learner_best.ckpt"};
+    for (int i = 0; i < 7; i++) {
         char path[512];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         CHECK(access(path, R_OK) == 0, "%s written", names[i]);
