@@ -185,14 +185,16 @@ static int save_policy(const char* dir, const char* name, Learner* l, MaacErr* r
     return r;
 }
 
-// The best evaluation so far: its policy (what to deploy) and its learner (what
-// `maac eval --mpc` plans with), so neither is lost when a later evaluation is worse.
-static int save_best(const char* dir, Learner* l, MaacErr* reterr) {
+// The policy (what maacd loads) and the learner (what `maac eval --mpc` plans with)
+// under the given names: the last ones, or those of the best evaluation so far, so
+// neither is lost when a later evaluation is worse.
+static int save_policy_learner(const char* dir, const char* policy_name, const char* learner_name,
+                               Learner* l, MaacErr* reterr) {
     char path[4096];
     int r;
-    if ((r = save_policy(dir, "policy_best.ckpt", l, reterr)) != 0)
+    if ((r = save_policy(dir, policy_name, l, reterr)) != 0)
         return r;
-    if ((r = out_path(path, sizeof(path), dir, "learner_best.ckpt")) != 0)
+    if ((r = out_path(path, sizeof(path), dir, learner_name)) != 0)
         return maac_err(reterr, r, "output path too long");
     return learner_save(l, path, reterr);
 }
@@ -200,11 +202,7 @@ static int save_best(const char* dir, Learner* l, MaacErr* reterr) {
 static int save_all(const char* dir, Learner* l, const LearnerStateExtra* x, MaacErr* reterr) {
     char path[4096];
     int r;
-    if ((r = save_policy(dir, "policy.ckpt", l, reterr)) != 0)
-        return r;
-    if ((r = out_path(path, sizeof(path), dir, "learner.ckpt")) != 0)
-        return maac_err(reterr, r, "output path too long");
-    if ((r = learner_save(l, path, reterr)) != 0)
+    if ((r = save_policy_learner(dir, "policy.ckpt", "learner.ckpt", l, reterr)) != 0)
         return r;
     if ((r = out_path(path, sizeof(path), dir, "state.ckpt")) != 0)
         return maac_err(reterr, r, "output path too long");
@@ -429,7 +427,8 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             tr.eval_std = sd;
             if (mean > tr.best_eval) {
                 tr.best_eval = mean;
-                if (o->out_dir && (r = save_best(o->out_dir, l, reterr)) != 0)
+                if (o->out_dir && (r = save_policy_learner(o->out_dir, "policy_best.ckpt",
+                                                         "learner_best.ckpt", l, reterr)) != 0)
                     goto out;
             }
             learner_stats(l, &tr.ls);
