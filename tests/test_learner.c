@@ -272,7 +272,7 @@ static void test_trainer_writes_files(void) {
     // The first evaluation is always the best so far: both best files must exist.
     const char* names[] = {"eval.csv", "timing.csv", "policy.ckpt", "learner.ckpt", "config.ini",
                            "policy_best.ckpt", "learner_best.ckpt"};
-    for (int i = 0; i < 7; i++) {
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char path[512];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         CHECK(access(path, R_OK) == 0, "%s written", names[i]);
