@@ -3,7 +3,7 @@
 // policy update, one STEVE critic update and a plain SAC update (actor H = 0 + one-step
 // critic) for reference, each with its FLOP count (GEMM multiply-adds x 2, as counted by
 // maac_actor_flops / steve_flops) and its share of the peak sgemm GFLOP/s measured in the
-// same run.
+// same run, next to what sgemm alone reaches at the layer shapes the updates are made of.
 //
 // Usage: bench_learner [threads] [n_paths] [horizon]   (OpenBLAS threads, default 1)
 // Sizes: obs 17, act 6 (half_cheetah's reward), batch 256, 8 models of 4 x 200 swish,
@@ -46,6 +46,15 @@ int main(int argc, char** argv) {
     rng_seed(&rng, 1);
     double peak = bench_peak_sgemm(&rng, 1);
     printf("peak sgemm: %.1f GFLOP/s (%d thread%s)\n", peak, threads, threads == 1 ? "" : "s");
+    // What OpenBLAS itself reaches at the layer shapes these updates are made of (rows x
+    // out x in, nn_linear_forward's layout): the practical ceiling for the ratios below.
+    static const int shape[][3] = {{256, 256, 256}, {1280, 256, 256}, {256, 200, 200},
+                                   {32, 200, 200}, {256, 256, 23}};
+    for (int i = 0; i < 5; i++) {
+        double g = bench_sgemm_gflops(&rng, shape[i][0], shape[i][1], shape[i][2], 0.2);
+        printf("layer sgemm %4dx%dx%-3d     %6.1f GFLOP/s  %5.1f%% of peak\n", shape[i][0],
+               shape[i][1], shape[i][2], g, 100.0 * g / peak);
+    }
 
     float lo[A], hi[A];
     for (int j = 0; j < A; j++) lo[j] = -1, hi[j] = 1;
