@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     // out x in, nn_linear_forward's layout): the practical ceiling for the ratios below.
     static const int shape[][3] = {{256, 256, 256}, {1280, 256, 256}, {256, 200, 200},
                                    {32, 200, 200}, {256, 256, 23}};
-    for (int i = 0; i < 5; i++) {
+    for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++) {
         double g = bench_sgemm_gflops(&rng, shape[i][0], shape[i][1], shape[i][2], 0.2);
         printf("layer sgemm %4dx%dx%-3d     %6.1f GFLOP/s  %5.1f%% of peak\n", shape[i][0],
                shape[i][1], shape[i][2], g, 100.0 * g / peak);
