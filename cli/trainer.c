@@ -4,8 +4,9 @@
 // Loop per env step: act (uniform random during the learner's init phase, then a
 // policy sample), step the plant, hand the transition to the learner (terminated is
 // terminal, truncation is not), learner_train_step. Every eval_every steps (and at
-// the end) run deterministic evaluation episodes on a separate plant instance,
-// append to OUT/eval.csv, rewrite OUT/timing.csv and write OUT/policy.ckpt,
+// the end) run deterministic evaluation episodes of the deployed policy (the weight
+// average with policy_avg_tau > 0, then also the online policy on the same seeds) on a
+// separate plant instance, append to OUT/eval.csv, rewrite OUT/timing.csv and write OUT/policy.ckpt,
 // OUT/learner.ckpt and OUT/state.ckpt atomically (and OUT/policy_best.ckpt,
 // OUT/learner_best.ckpt when the evaluation is the best so far). A stop flag (SIGINT) ends the loop
 // after the step in progress, with the same final evaluation-free save.
@@ -353,7 +354,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
         if (ftell(evf) == 0)
             fprintf(evf, "env_steps,eval_return_mean,eval_return_std,episodes,"
                          "last_train_return,wall_s,alpha,q_loss,pi_loss,model_holdout_mse,"
-                         "rollout_len\n");
+                         "rollout_len,online_eval_mean,online_eval_std\n");
         fflush(evf);
     }
 
@@ -412,11 +413,18 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             double te = now_s();
             float mean = 0, sd = 0;
             const LearnerConfig* lc = learner_config(l);
-            r = trainer_evaluate(eplant, learner_policy(l),
+            r = trainer_evaluate(eplant, learner_deploy_policy(l),
                                  lc->mpc_eval ? learner_ensemble(l) : NULL,
                                  lc->mpc_eval ? learner_qf(l) : NULL,
                                  lc->mpc_eval ? &lc->cem : NULL, o->eval_episodes,
                                  o->eval_max_steps, eval_seed, &mean, &sd, NULL);
+            // With weight averaging, the online policy on the same episode seeds too:
+            // the two differ only in the averaging (it never feeds back into training).
+            float on_mean = NAN, on_sd = NAN;
+            if (r == 0 && learner_deploy_policy(l) != learner_policy(l))
+                r = trainer_evaluate(eplant, learner_policy(l), NULL, NULL, NULL,
+                                     o->eval_episodes, o->eval_max_steps, eval_seed, &on_mean,
+                                     &on_sd, NULL);
             if (r != 0) {
                 maac_err(reterr, r, "evaluation failed (%d)", r);
                 goto out;
@@ -433,11 +441,15 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             }
             learner_stats(l, &tr.ls);
             if (evf) {
-                fprintf(evf, "%ld,%.3f,%.3f,%ld,%.3f,%.1f,%.5g,%.5g,%.5g,%.5g,%d\n", tr.env_steps,
+                fprintf(evf, "%ld,%.3f,%.3f,%ld,%.3f,%.1f,%.5g,%.5g,%.5g,%.5g,%d", tr.env_steps,
                         (double)mean, (double)sd, tr.episodes, (double)last_ret,
                         now_s() - t_start, (double)tr.ls.alpha, (double)tr.ls.q_loss,
                         (double)tr.ls.pi_loss, (double)tr.ls.model_holdout_mse,
                         tr.ls.rollout_len);
+                if (isfinite(on_mean))
+                    fprintf(evf, ",%.3f,%.3f\n", (double)on_mean, (double)on_sd);
+                else
+                    fprintf(evf, ",,\n");
                 fflush(evf);
             }
             if (o->out_dir) {

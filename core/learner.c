@@ -16,7 +16,10 @@
 //      and alpha; MAAC_FACTS.md §2): the critic gradient (STEVE value expansion, or
 //      one-step targets) and the MAAC actor gradient from the batch's start states
 //      (H = 0 is SAC's actor); then the Adam steps of both, the entropy coefficient
-//      update, and the Polyak update of the target Qs with tau.
+//      update, and the Polyak update of the target Qs with tau; with policy_avg_tau > 0
+//      also the Polyak average of the policy weights (Polyak-Ruppert iterate averaging,
+//      as SWA for RL, Nikishin et al. 2018), which is what the learner publishes and
+//      evaluates while the online policy keeps collecting data and rolling out.
 // Two cores (threads >= 2): the actor and the first B/8 rows of the critic targets
 // (B/2 with H = 0, whose actor is cheap) run on a worker thread while the learner
 // thread computes the other rows' targets (the two parts take about as long); model fits run groups of
@@ -68,6 +71,7 @@ void learner_free(Learner* l) {
     ens_trainer_free(l->ens_tr);
     rollout_work_free(l->roll);
     policy_free(l->pi);
+    policy_free(l->pi_avg);
     qf_free(l->qf);
     qf_free(l->qf_targ);
     maac_actor_free(l->actor);
@@ -140,6 +144,8 @@ Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
     if (!l->pi || !l->qf || !l->qf_targ || !l->ens)
         goto oom;
     snprintf(l->pi->plant, sizeof(l->pi->plant), "%s", c->plant);
+    if (c->policy_avg_tau > 0 && !(l->pi_avg = policy_clone(l->pi)))
+        goto oom;
     l->ens->n_elites = c->n_elites;
     for (int i = 0; i < c->n_models && i < ENS_MAX_MEMBERS; i++)
         l->ens->elites[i] = i;
@@ -383,6 +389,9 @@ static int update_once(Learner* l) {
     if (c->grad_clip > 0)
         (void)nn_clip_grad_norm(l->grad_pi, l->pi->net->n_params, c->grad_clip);
     adam_step(l->opt_pi, l->pi->net->params, l->grad_pi);
+    if (l->pi_avg)
+        nn_polyak_update(l->pi_avg->net->params, l->pi->net->params, l->pi->net->n_params,
+                         c->policy_avg_tau);
     (void)maac_alpha_update(&l->alpha, maac_actor_mean_logp(l->actor));
     double t3 = now_s();
     l->st.t_q += job.t_q[0] + job.t_q[1] + (t2 - t1);
@@ -437,9 +446,10 @@ void learner_act(Learner* l, const float* obs, int deterministic, float* act) {
 }
 
 const Policy* learner_policy(const Learner* l) { return l->pi; }
+const Policy* learner_deploy_policy(const Learner* l) { return l->pi_avg ? l->pi_avg : l->pi; }
 
 Policy* learner_snapshot_policy(Learner* l) {
-    Policy* p = policy_clone(l->pi);
+    Policy* p = policy_clone(learner_deploy_policy(l));
     if (!p)
         return NULL;
     p->version = ++l->version;

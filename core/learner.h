@@ -46,6 +46,9 @@ typedef struct {
     // optimisation
     float gamma;              // 0.99
     float tau;                // Polyak rate 5e-3
+    float policy_avg_tau;     // > 0: keep a Polyak average of the policy weights (rate per
+                              // update) and publish/evaluate it instead of the online
+                              // policy, which still collects data and rolls out; 0: off
     float lr_policy, lr_q, lr_alpha, lr_model;   // 3e-4, 3e-4, 3e-4, 1e-3
     int batch;                // 256
     int updates_per_step;     // 8
@@ -119,9 +122,12 @@ int learner_train_step(Learner* l);
 // Action for collection: uniform random during init_random_steps, else a policy sample
 // (deterministic = 1: tanh(mu)). act (A).
 void learner_act(Learner* l, const float* obs, int deterministic, float* act);
-// The learner's current policy (owned, changes with every update).
+// The learner's current (online) policy (owned, changes with every update).
 const Policy* learner_policy(const Learner* l);
-// An immutable copy of the current policy for publication (version bumped). NULL on OOM.
+// The policy the learner deploys: the Polyak average of the policy weights when
+// policy_avg_tau > 0, else the online policy (owned, changes with every update).
+const Policy* learner_deploy_policy(const Learner* l);
+// An immutable copy of the deployed policy for publication (version bumped). NULL on OOM.
 Policy* learner_snapshot_policy(Learner* l);
 // Current statistics.
 void learner_stats(const Learner* l, LearnerStats* ret);

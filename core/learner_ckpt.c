@@ -2,7 +2,8 @@
 // learner_ckpt.c -- full learner checkpoints: policy, twin Qs, target Qs, ensemble.
 //
 // A checkpoint of kind "learner" (ckpt.h format) with the networks
-//   "policy"      the policy (policy_to_ckpt, so policy_load-compatible fields too)
+//   "policy"      the deployed policy (learner_deploy_policy: the weight average when
+//                 policy_avg_tau > 0; policy_to_ckpt, so policy_load-compatible fields too)
 //   "qf"          twin Qs; "qf_target" their target copies
 //   "ensemble"    the dynamics ensemble (input normalisation inside the Mlp)
 //   "ens_target_norm"  a 1-layer placeholder net whose in_mean / in_std hold the
@@ -19,7 +20,7 @@
 #include <string.h>
 
 int learner_save(const Learner* l, const char* path, MaacErr* reterr) {
-    const Policy* pi = learner_policy(l);
+    const Policy* pi = learner_deploy_policy(l);
     const QFunction* qf = learner_qf(l);
     const QFunction* qt = learner_qf_target(l);
     const Ensemble* e = learner_ensemble(l);

@@ -49,6 +49,7 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->soft_path = 0;
     cfg->gamma = 0.99f;
     cfg->tau = 5e-3f;
+    cfg->policy_avg_tau = 0.0f;
     cfg->lr_policy = 3e-4f;
     cfg->lr_q = 3e-4f;
     cfg->lr_alpha = 3e-4f;
@@ -159,7 +160,7 @@ static const Field FIELDS[] = {
     FI(steve, F_INT), FI(steve_horizon, F_INT),
     FI(auto_entropy, F_INT), FI(alpha, F_FLOAT), FI(target_entropy, F_FLOAT),
     FI(no_entropy, F_INT), FI(soft_path, F_INT),
-    FI(gamma, F_FLOAT), FI(tau, F_FLOAT), FI(lr_policy, F_FLOAT), FI(lr_q, F_FLOAT),
+    FI(gamma, F_FLOAT), FI(tau, F_FLOAT), FI(policy_avg_tau, F_FLOAT), FI(lr_policy, F_FLOAT), FI(lr_q, F_FLOAT),
     FI(lr_alpha, F_FLOAT), FI(lr_model, F_FLOAT), FI(batch, F_INT),
     FI(updates_per_step, F_INT), FI(real_ratio, F_FLOAT),
     FI(policy_hidden, F_INT), FI(policy_width, F_INT), FI(policy_act, F_ACT),
@@ -281,6 +282,9 @@ int learner_config_check(const LearnerConfig* c, MaacErr* reterr) {
         return maac_err(reterr, -EINVAL, "steve_horizon %d out of [0, 16]", c->steve_horizon);
     if (!(c->gamma > 0 && c->gamma <= 1) || !(c->tau > 0 && c->tau <= 1))
         return maac_err(reterr, -EINVAL, "gamma and tau must be in (0, 1]");
+    if (!(c->policy_avg_tau >= 0 && c->policy_avg_tau <= 1))
+        return maac_err(reterr, -EINVAL, "policy_avg_tau %g out of [0, 1]",
+                        (double)c->policy_avg_tau);
     if (c->batch < 1 || c->updates_per_step < 0)
         return maac_err(reterr, -EINVAL, "batch must be >= 1 and updates_per_step >= 0");
     if (!(c->real_ratio >= 0 && c->real_ratio <= 1))

@@ -37,6 +37,7 @@ struct Learner {
     EnsTrainer* ens_tr;          // its trainer
     RolloutWork* roll;           // rollout buffers
     Policy* pi;                  // current policy
+    Policy* pi_avg;              // Polyak average of pi's weights (NULL: policy_avg_tau = 0)
     QFunction* qf;               // twin Qs
     QFunction* qf_targ;          // target twin Qs
     MaacDynamics dyn;            // the ensemble as MAAC/STEVE dynamics

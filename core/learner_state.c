@@ -6,7 +6,8 @@
 // (resolved) settings and restores them, so that the loaded learner and one that was
 // never interrupted, given the same transitions and calls, stay bit-identical. What
 // is saved (docs/checkpoint-format.md, "learner_state"):
-//   networks  "pi", "qf", "qf_target", "ensemble" (with its input normalisation)
+//   networks  "pi", "qf", "qf_target", "ensemble" (with its input normalisation), and
+//             "pi_avg" (the averaged policy) when policy_avg_tau > 0
 //   blobs     "config" (learner_config_print text), "act_bounds", "rng" (five
 //             xoshiro states), "ens_target" (target mean | std), "elites", the first
 //             and second moments of the four Adams ("adam_pi.m", ".v", "adam_q.*",
@@ -128,6 +129,7 @@ int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, cons
     int r = ckpt_add_net(ck, "pi", l->pi->net);
     if (r == 0) r = ckpt_add_net(ck, "qf", l->qf->net);
     if (r == 0) r = ckpt_add_net(ck, "qf_target", l->qf_targ->net);
+    if (r == 0 && l->pi_avg) r = ckpt_add_net(ck, "pi_avg", l->pi_avg->net);
     if (r == 0) r = ckpt_add_net(ck, "ensemble", e->net);
     if (r == 0) r = ckpt_add_blob(ck, "config", text, text_len);
     if (r == 0) r = ckpt_add_blob(ck, "act_bounds", bounds, 2 * (size_t)l->A * sizeof(float));
@@ -344,7 +346,8 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     if ((r = restore_net(ck, "pi", l->pi->net, reterr)) != 0 ||
         (r = restore_net(ck, "qf", l->qf->net, reterr)) != 0 ||
         (r = restore_net(ck, "qf_target", l->qf_targ->net, reterr)) != 0 ||
-        (r = restore_net(ck, "ensemble", l->ens->net, reterr)) != 0)
+        (r = restore_net(ck, "ensemble", l->ens->net, reterr)) != 0 ||
+        (l->pi_avg && (r = restore_net(ck, "pi_avg", l->pi_avg->net, reterr)) != 0))
         return r;
     const size_t tb = (size_t)e->n_out * sizeof(float);
     const void* tm = get_blob(ck, "ens_target_mean", tb, reterr);

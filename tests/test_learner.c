@@ -9,7 +9,10 @@
 //    first 1,000 steps (run twice in-process; OPENBLAS_NUM_THREADS=1);
 //  * threads = 2 and threads = 1 give the same run (with and without STEVE);
 //  * a snapshot is an independent copy with an increasing version;
-//  * a learner checkpoint round-trips (learner_save / learner_ckpt_load).
+//  * a learner checkpoint round-trips (learner_save / learner_ckpt_load);
+//  * with policy_avg_tau > 0 the deployed policy is the Polyak average of the online
+//    weights after every update, the online run is unchanged by it, snapshots and
+//    checkpoints carry the average, and eval.csv reports both policies.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,10 +101,10 @@ static int run_learner(const LearnerConfig* c, long steps, RunOut* out) {
             r = learner_train_step(l);
     }
     learner_stats(l, &out->st);
-    const Policy* pi = learner_policy(l);
+    const Policy* pi = learner_deploy_policy(l);   // what is published and saved
     out->n_params = pi->net->n_params;
     out->params = malloc((size_t)out->n_params * sizeof(float));
-    memcpy(out->params, pi->net->params, (size_t)out->n_params * sizeof(float));
+    memcpy(out->params, learner_policy(l)->net->params, (size_t)out->n_params * sizeof(float));
     CHECK(learner_model_buffer(l)->size > 0, "D_model filled by rollouts");
     out->model_cap = learner_model_buffer(l)->capacity;
     out->model_size = learner_model_buffer(l)->size;
@@ -287,7 +290,149 @@ static void test_trainer_writes_files(void) {
     rmdir(dir);
 }
 
+// Feed a learner the transitions of uniform-random actions on its plant for n steps,
+// calling learner_train_step after each, and check the average after every update.
+static void test_policy_average(void) {
+    LearnerConfig c, c0;
+    small_config(&c, 5);
+    c.policy_avg_tau = 0.25f;
+    c0 = c;
+    c0.policy_avg_tau = 0.0f;
+    MaacErr me = {""};
+    SimPlant* p = sim_create(c.plant, &me);
+    CHECK(p != NULL, "sim_create: %s", me.msg);
+    if (!p)
+        return;
+    const SimSpec* sp = sim_spec(p);
+    const int S = sp->obs_dim, A = sp->act_dim;
+    float lo[SIM_MAX_ACT], hi[SIM_MAX_ACT];
+    for (int j = 0; j < A; j++) {
+        lo[j] = (float)sp->act_low[j];
+        hi[j] = (float)sp->act_high[j];
+    }
+    Learner* l = learner_create(&c, S, A, lo, hi, &me);
+    Learner* l0 = learner_create(&c0, S, A, lo, hi, &me);
+    CHECK(l && l0, "learner_create: %s", me.msg);
+    if (!l || !l0) {
+        learner_free(l);
+        learner_free(l0);
+        sim_free(p);
+        return;
+    }
+    CHECK(learner_deploy_policy(l) != learner_policy(l) &&
+              learner_deploy_policy(l0) == learner_policy(l0),
+          "the average exists only with policy_avg_tau > 0");
+    const long n = learner_policy(l)->net->n_params;
+    const float* on = learner_policy(l)->net->params;
+    const float* avg = learner_deploy_policy(l)->net->params;
+    CHECK(memcmp(on, avg, (size_t)n * 4) == 0, "the average starts at the initial policy");
+    float* prev = malloc((size_t)n * sizeof(float));
+    double obs[SIM_MAX_OBS], obs2[SIM_MAX_OBS], act[SIM_MAX_ACT];
+    float s[SIM_MAX_OBS], s2[SIM_MAX_OBS], a[SIM_MAX_ACT];
+    sim_reset(p, 0, obs);
+    int r = 0, updates_checked = 0, formula_ok = 1;
+    double max_err = 0;
+    Rng rng;
+    rng_seed(&rng, 77);
+    // Updates start once D_env holds init_random_steps transitions (t = init - 1).
+    for (long t = 0; t < c.init_random_steps + 39 && r == 0 && prev; t++) {
+        for (int j = 0; j < S; j++)
+            s[j] = (float)obs[j];
+        for (int j = 0; j < A; j++)
+            act[j] = a[j] = lo[j] + rng_uniform(&rng) * (hi[j] - lo[j]);
+        SimStepResult sr;
+        sim_step(p, act, obs2, &sr);
+        for (int j = 0; j < S; j++)
+            s2[j] = (float)obs2[j];
+        learner_add_transition(l, s, a, (float)sr.reward, s2, sr.terminated);
+        learner_add_transition(l0, s, a, (float)sr.reward, s2, sr.terminated);
+        if (sr.terminated || sr.truncated)
+            sim_reset(p, (uint64_t)t + 1, obs);
+        else
+            memcpy(obs, obs2, sizeof(obs));
+        memcpy(prev, avg, (size_t)n * sizeof(float));
+        LearnerStats before, after;
+        learner_stats(l, &before);
+        r = learner_train_step(l);
+        if (r == 0)
+            r = learner_train_step(l0);
+        learner_stats(l, &after);
+        if (after.updates == before.updates + 1) {   // updates_per_step = 1
+            updates_checked++;
+            for (long i = 0; i < n; i++) {
+                double want = (1.0 - c.policy_avg_tau) * prev[i] + c.policy_avg_tau * on[i];
+                double err = fabs(avg[i] - want);
+                max_err = err > max_err ? err : max_err;
+                if (err > 1e-6 * (1.0 + fabs(want)))
+                    formula_ok = 0;
+            }
+        } else if (after.updates == before.updates) {
+            CHECK(memcmp(prev, avg, (size_t)n * 4) == 0, "no update, no change (step %ld)", t);
+        }
+    }
+    CHECK(r == 0, "train steps: %d", r);
+    CHECK(updates_checked == 40, "updates checked %d", updates_checked);
+    CHECK(formula_ok, "avg <- (1 - tau) avg + tau online after every update (max err %g)",
+          max_err);
+    CHECK(memcmp(on, avg, (size_t)n * 4) != 0, "the average lags the online policy");
+    CHECK(memcmp(on, learner_policy(l0)->net->params, (size_t)n * 4) == 0,
+          "averaging does not change the online run");
+    Policy* snap = learner_snapshot_policy(l);
+    CHECK(snap && memcmp(snap->net->params, avg, (size_t)n * 4) == 0,
+          "the snapshot is the averaged policy");
+    policy_free(snap);
+    free(prev);
+    learner_free(l);
+    learner_free(l0);
+    sim_free(p);
+}
+
+// eval.csv with averaging: the deployed (averaged) policy in eval_return_mean and the
+// online policy in online_eval_mean, both from finite evaluations.
+static void test_trainer_reports_both_policies(void) {
+    LearnerConfig c;
+    small_config(&c, 4);
+    c.init_random_steps = 200;
+    c.policy_avg_tau = 0.05f;
+    TrainOpts o;
+    train_opts_default(&o);
+    o.steps = 300;
+    o.eval_every = 300;
+    o.eval_episodes = 2;
+    o.progress = 0;
+    char dir[] = "/tmp/test_trainer_avg_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    o.out_dir = dir;
+    TrainResult tr;
+    MaacErr me = {""};
+    int r = trainer_run(&c, &o, &tr, &me);
+    CHECK(r == 0, "trainer_run: %s", me.msg);
+    char path[512], line[1024] = "", row[1024] = "";
+    snprintf(path, sizeof(path), "%s/eval.csv", dir);
+    FILE* f = fopen(path, "r");
+    CHECK(f && fgets(line, sizeof(line), f) && fgets(row, sizeof(row), f), "eval.csv rows");
+    if (f)
+        fclose(f);
+    CHECK(strstr(line, ",online_eval_mean,online_eval_std") != NULL, "header: %s", line);
+    // Fields 2 (deployed mean) and 12 (online mean).
+    double v[13] = {0};
+    int nf = 0;
+    for (char *q = row, *tok; nf < 13 && (tok = strsep(&q, ",")) != NULL; nf++)
+        v[nf] = *tok ? strtod(tok, NULL) : NAN;
+    CHECK(nf == 13 && isfinite(v[1]) && isfinite(v[11]) && isfinite(v[12]),
+          "deployed and online returns: %s", row);
+    const char* names[] = {"eval.csv", "timing.csv", "policy.ckpt", "learner.ckpt", "config.ini",
+                           "policy_best.ckpt", "learner_best.ckpt", "state.ckpt"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int main(void) {
+    test_policy_average();
+    test_trainer_reports_both_policies();
     test_learner_schedule_and_determinism();
     test_learner_threads_same_run();
     test_learner_fit_freq();

@@ -44,6 +44,7 @@ static void resume_config(LearnerConfig* c) {
     c->model_width = 32;
     c->steve = 1;
     c->threads = 2;
+    c->policy_avg_tau = 0.01f;   // the averaged policy must carry over too
 }
 
 static int same_f(const float* a, const float* b, long n) {
@@ -72,6 +73,8 @@ static int same_replay(const ReplayBuffer* a, const ReplayBuffer* b) {
 // Every field that carries over between steps, compared bit for bit.
 static void check_same(const Learner* a, const Learner* b, const char* who) {
     CHECK(same_net(a->pi->net, b->pi->net), "%s: policy", who);
+    CHECK(a->pi_avg && b->pi_avg && same_net(a->pi_avg->net, b->pi_avg->net),
+          "%s: averaged policy", who);
     CHECK(same_net(a->qf->net, b->qf->net), "%s: Qs", who);
     CHECK(same_net(a->qf_targ->net, b->qf_targ->net), "%s: target Qs", who);
     CHECK(same_net(a->ens->net, b->ens->net), "%s: ensemble", who);
