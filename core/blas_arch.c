@@ -24,6 +24,12 @@ static const char* const sse_only_cores[] = {
     "Northwood", "Banias", "Unknown",
 };
 
+// Its x86-64 cores with AVX2 kernels but no AVX-512 ones.
+static const char* const avx2_only_cores[] = {
+    "Haswell", "Zen", "Skylake", "Broadwell", "Excavator", "Steamroller", "Piledriver",
+    "Bulldozer",
+};
+
 BlasCpu blas_arch_cpu(void) {
     BlasCpu cpu = {0, 0, 0};
 #if defined(__x86_64__) || defined(__i386__)
@@ -37,10 +43,26 @@ BlasCpu blas_arch_cpu(void) {
     return cpu;
 }
 
-static int is_sse_only_core(const char* corename) {
-    for (size_t i = 0; i < sizeof sse_only_cores / sizeof sse_only_cores[0]; i++)
-        if (strcasecmp(corename, sse_only_cores[i]) == 0) return 1;
+static int in_list(const char* corename, const char* const* list, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(corename, list[i]) == 0) return 1;
     return 0;
+}
+
+static int is_sse_only_core(const char* corename) {
+    return in_list(corename, sse_only_cores, sizeof sse_only_cores / sizeof sse_only_cores[0]);
+}
+
+static int is_avx2_only_core(const char* corename) {
+    return in_list(corename, avx2_only_cores, sizeof avx2_only_cores / sizeof avx2_only_cores[0]);
+}
+
+const char* blas_arch_wider(const char* corename, BlasCpu cpu) {
+    if (!corename || !cpu.avx2) return NULL;
+    if (cpu.avx512 && (is_sse_only_core(corename) || is_avx2_only_core(corename)))
+        return "SkylakeX";
+    if (is_sse_only_core(corename)) return "Haswell";
+    return NULL;
 }
 
 const char* blas_arch_choose(const char* corename, BlasCpu cpu) {
@@ -65,11 +87,18 @@ const char* blas_arch_replaced(void) {
 
 void blas_arch_describe(char* buf, size_t n, const char* prefix) {
     const char* from = blas_arch_replaced();
+    const char* env_core = getenv("OPENBLAS_CORETYPE");
+    const char* wider = blas_arch_wider(blas_arch_core(), blas_arch_cpu());
+    if (!prefix) prefix = "";
     if (from)
         snprintf(buf, n, "%sOpenBLAS core: %s (chosen for this CPU; OpenBLAS detected %s; "
-                 "OPENBLAS_CORETYPE overrides)", prefix ? prefix : "", blas_arch_core(), from);
+                 "OPENBLAS_CORETYPE overrides)", prefix, blas_arch_core(), from);
+    else if (env_core && env_core[0] && wider)
+        snprintf(buf, n, "%sOpenBLAS core: %s (OPENBLAS_CORETYPE=%s from the environment; "
+                 "this CPU also runs the wider %s kernels, faster for the learner)", prefix,
+                 blas_arch_core(), env_core, wider);
     else
-        snprintf(buf, n, "%sOpenBLAS core: %s", prefix ? prefix : "", blas_arch_core());
+        snprintf(buf, n, "%sOpenBLAS core: %s", prefix, blas_arch_core());
 }
 
 void blas_arch_auto(char** argv) {

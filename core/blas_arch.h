@@ -39,6 +39,11 @@ BlasCpu blas_arch_cpu(void);
 // cores and `cpu` has AVX2 + FMA. Pure. Nullable: corename (gives NULL).
 const char* blas_arch_choose(const char* corename, BlasCpu cpu);
 
+// A core with wider kernels than `corename` that `cpu` runs, whoever chose corename:
+// "SkylakeX" for an SSE-only or AVX2-only core on a CPU with AVX-512, "Haswell" for an
+// SSE-only core on a CPU with AVX2 + FMA only; else NULL. Pure. Nullable: corename.
+const char* blas_arch_wider(const char* corename, BlasCpu cpu);
+
 // The core OpenBLAS is running now (openblas_get_corename()).
 const char* blas_arch_core(void);
 
@@ -48,7 +53,10 @@ const char* blas_arch_replaced(void);
 
 // One line, "<prefix>OpenBLAS core: SkylakeX (chosen for this CPU; OpenBLAS detected
 // Prescott; OPENBLAS_CORETYPE overrides)" or "<prefix>OpenBLAS core: Haswell", into
-// buf (n bytes, no newline). Nullable: prefix.
+// buf (n bytes, no newline). Where the environment's OPENBLAS_CORETYPE holds the
+// program on narrower kernels than the CPU runs (blas_arch_wider), the line says so:
+// "OpenBLAS core: Haswell (OPENBLAS_CORETYPE=Haswell from the environment; this CPU
+// also runs the wider SkylakeX kernels, faster for the learner)". Nullable: prefix.
 void blas_arch_describe(char* buf, size_t n, const char* prefix);
 
 // Re-execute the program with a better OPENBLAS_CORETYPE when blas_arch_choose says so

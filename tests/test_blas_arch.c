@@ -37,6 +37,19 @@ static void test_choose(void) {
     CHECK(blas_arch_choose("", intel_avx512) == NULL, "empty corename");
 }
 
+// blas_arch_wider: what the CPU could run instead, whoever chose the core.
+static void test_wider(void) {
+    CHECK(same(blas_arch_wider("Haswell", amd_avx512), "SkylakeX"), "Haswell on AVX-512");
+    CHECK(same(blas_arch_wider("zen", amd_avx512), "SkylakeX"), "Zen on AVX-512, any case");
+    CHECK(same(blas_arch_wider("Prescott", amd_avx512), "SkylakeX"), "Prescott on AVX-512");
+    CHECK(same(blas_arch_wider("Prescott", intel_avx2), "Haswell"), "Prescott on AVX2");
+    CHECK(blas_arch_wider("Haswell", intel_avx2) == NULL, "Haswell on AVX2 is the widest");
+    CHECK(blas_arch_wider("SkylakeX", intel_avx512) == NULL, "SkylakeX is the widest");
+    CHECK(blas_arch_wider("Cooperlake", amd_avx512) == NULL, "Cooperlake is AVX-512");
+    CHECK(blas_arch_wider("Prescott", old_cpu) == NULL, "no AVX2: nothing wider");
+    CHECK(blas_arch_wider(NULL, intel_avx512) == NULL, "NULL corename");
+}
+
 // 0 when a 37x29x41 sgemm matches a double-precision loop to 1e-4 relative.
 static int sgemm_ok(void) {
     enum { M = 37, N = 29, K = 41 };
@@ -53,17 +66,19 @@ static int sgemm_ok(void) {
     return 0;
 }
 
-// The child: choose, maybe re-execute, then report what runs.
+// The child: choose, maybe re-execute, then report what runs, and the describe line.
 static int child_main(char** argv) {
     blas_arch_auto(argv);
     const char* from = blas_arch_replaced();
-    printf("core=%s from=%s sgemm=%s\n", blas_arch_core(), from ? from : "-",
-           sgemm_ok() == 0 ? "ok" : "wrong");
+    char line[256];
+    blas_arch_describe(line, sizeof line, "");
+    printf("core=%s from=%s sgemm=%s\n%s\n", blas_arch_core(), from ? from : "-",
+           sgemm_ok() == 0 ? "ok" : "wrong", line);
     return 0;
 }
 
 typedef struct {
-    char core[64], from[64], sgemm[16];
+    char core[64], from[64], sgemm[16], line[256];
 } ChildReport;
 
 static int run_child(const char* env, ChildReport* rep) {
@@ -72,9 +87,11 @@ static int run_child(const char* env, ChildReport* rep) {
              "/proc/%d/exe --child", env, (int)getpid());
     FILE* p = popen(cmd, "r");
     if (!p) return -1;
-    int n = fscanf(p, "core=%63s from=%63s sgemm=%15s", rep->core, rep->from, rep->sgemm);
+    int n = fscanf(p, "core=%63s from=%63s sgemm=%15s ", rep->core, rep->from, rep->sgemm);
+    int got_line = fgets(rep->line, sizeof rep->line, p) != NULL;
     int st = pclose(p);
-    return (n == 3 && st == 0) ? 0 : -1;
+    rep->line[strcspn(rep->line, "\n")] = 0;
+    return (n == 3 && got_line && st == 0) ? 0 : -1;
 }
 
 static void test_reexec(void) {
@@ -103,11 +120,27 @@ static void test_reexec(void) {
     CHECK(same(kept.core, "Prescott"), "OPENBLAS_CORETYPE=Prescott kept (runs %s)", kept.core);
     CHECK(strcmp(kept.from, "-") == 0, "forced core: nothing replaced (from %s)", kept.from);
     CHECK(strcmp(kept.sgemm, "ok") == 0, "sgemm on Prescott");
+    // ... and the start-up line says when the environment's core is narrower than the CPU.
+    const char* wider = blas_arch_wider("Prescott", blas_arch_cpu());
+    printf("forced Prescott: %s\n", kept.line);
+    if (wider) {
+        char want_hint[96];
+        snprintf(want_hint, sizeof want_hint, "also runs the wider %s kernels", wider);
+        CHECK(strstr(kept.line, "OPENBLAS_CORETYPE=Prescott from the environment") &&
+                  strstr(kept.line, want_hint),
+              "the line names the environment's core and %s: %s", wider, kept.line);
+    } else {
+        CHECK(strcmp(kept.line, "OpenBLAS core: Prescott") == 0, "no wider core: plain line: %s",
+              kept.line);
+    }
+    CHECK(strstr(own.line, "from the environment") == NULL, "no environment core, no note: %s",
+          own.line);
 }
 
 int main(int argc, char** argv) {
     if (argc > 1 && strcmp(argv[1], "--child") == 0) return child_main(argv);
     test_choose();
+    test_wider();
 #if defined(__x86_64__)
     test_reexec();
 #endif
