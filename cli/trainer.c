@@ -14,7 +14,9 @@
 // whose caller numbers ("x.*") carry this loop's own counters: episodes, the episode
 // seeds used, last and summed returns, evaluations, best evaluation, first solved
 // step and the env/eval/total seconds. The interrupted plant episode is not restored:
-// the plant starts a new episode with the next unused seed.
+// the plant starts a new episode with the next unused seed. An episode that has not
+// taken a step yet (a save at an episode boundary) leaves its seed unused, so a run
+// resumed from there repeats that reset and continues exactly as if never stopped.
 // Thread: one thread. Allocation: everything in trainer_run, freed on return.
 #include "cli/trainer.h"
 
@@ -364,6 +366,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
     uint64_t ep_seed = ep_seed0 + (uint64_t)learner_state_extra_get(&x, "episode_seeds_used", 0);
     if ((r = sim_reset(plant, ep_seed++, obs)) != 0)
         goto out;
+    long ep_steps = 0;   // steps of the current training episode (0: its seed is unused)
     if (o->progress) {
         char blas_line[256];
         blas_arch_describe(blas_line, sizeof blas_line, "[maac] ");
@@ -392,7 +395,9 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             s2_f[j] = (float)obs2[j];
         learner_add_transition(l, s_f, a_f, (float)sres.reward, s2_f, sres.terminated);
         ep_ret += sres.reward;
+        ep_steps++;
         if (sres.terminated || sres.truncated) {
+            ep_steps = 0;
             tr.episodes++;
             tr.last_return = last_ret = (float)ep_ret;
             tr.sum_returns += ep_ret;
@@ -455,7 +460,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             if (o->out_dir) {
                 tr.t_total = now_s() - t_start;
                 write_timing(o->out_dir, &tr);
-                trainer_extra(&tr, o, ep_seed - ep_seed0, &x);
+                trainer_extra(&tr, o, ep_seed - ep_seed0 - (ep_steps == 0), &x);
                 if ((r = save_all(o->out_dir, l, &x, reterr)) != 0)
                     goto out;
             }
@@ -488,7 +493,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
     tr.t_total = now_s() - t_start;
     if (o->out_dir) {
         write_timing(o->out_dir, &tr);
-        trainer_extra(&tr, o, ep_seed - ep_seed0, &x);
+        trainer_extra(&tr, o, ep_seed - ep_seed0 - (ep_steps == 0), &x);
         r = save_all(o->out_dir, l, &x, reterr);
     }
 out:

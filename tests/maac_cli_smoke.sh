@@ -2,7 +2,8 @@
 # maac_cli_smoke.sh -- `maac train` (INI + flags, files, checkpoints, the best
 # evaluation's policy), `maac eval` (per-episode lines; policy and CEM-MPC from the
 # learner checkpoint), bad settings rejected, and
-# `maac train --resume` (after a finished run and after Ctrl-C): eval.csv continues.
+# `maac train --resume` (after a finished run and after Ctrl-C): eval.csv continues;
+# a run resumed from an episode boundary is the uninterrupted run, evaluation for evaluation.
 # Usage: maac_cli_smoke.sh PATH/TO/maac
 set -eu
 MAAC="$1"
@@ -90,4 +91,23 @@ test -n "$N" && test -s "$DIR/int/state.ckpt" || { echo "no state after SIGINT";
 grep -q "resumed .* at env step $N\$" "$DIR/int2.out" || { echo "resume after SIGINT"; exit 1; }
 grep -q "steps $((N + 100)) " "$DIR/int2.out" || { echo "resumed run length"; exit 1; }
 test "$(wc -l < "$DIR/int/eval.csv")" -eq 2 || { echo "eval.csv after SIGINT resume"; exit 1; }
+# A state saved at an episode boundary (reacher: 50-step episodes, no termination;
+# evaluations every 200 steps) resumes exactly: 0-400 then 400-600 gives the same
+# evaluations, training returns and learner statistics as 0-600 in one go (every
+# eval.csv column but wall_s).
+SET="--plant reacher --init-random-steps 200 --updates-per-step 1 --horizon 1 --n-models 2
+     --n-elites 2 --model-width 32 --model-hidden 2 --policy-width 32 --q-width 32
+     --batch 32 --rollout-batch 256 --model-train-freq 100 --eval-every 200
+     --eval-episodes 2 --quiet"
+# shellcheck disable=SC2086
+"$MAAC" train $SET --steps 600 --out "$DIR/whole" > /dev/null
+# shellcheck disable=SC2086
+"$MAAC" train $SET --steps 400 --out "$DIR/split" > /dev/null
+"$MAAC" train --resume "$DIR/split" --steps 600 --quiet > /dev/null
+cut -d, -f1-5,7- "$DIR/whole/eval.csv" > "$DIR/whole.cols"
+cut -d, -f1-5,7- "$DIR/split/eval.csv" > "$DIR/split.cols"
+test "$(wc -l < "$DIR/whole.cols")" -eq 4 || { echo "reacher eval.csv rows"; exit 1; }
+cmp -s "$DIR/whole.cols" "$DIR/split.cols" || {
+    echo "resumed at an episode boundary, the run differs from the uninterrupted one"
+    diff "$DIR/whole.cols" "$DIR/split.cols"; exit 1; }
 echo "maac_cli_smoke: ok"
