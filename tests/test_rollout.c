@@ -203,7 +203,9 @@ static void test_learner_config_set(void) {
     CHECK(c.soft_path == 0, "hopper: entropy at the first action only (released code)");
     learner_config_default(&c, "half_cheetah");
     CHECK(c.soft_path == 1, "half_cheetah: soft path by default");
+    CHECK(c.policy_avg_tau == 5e-4f, "half_cheetah: weight-averaged policy by default");
     learner_config_default(&c, "hopper");
+    CHECK(c.policy_avg_tau == 0.0f, "hopper: the online policy is deployed (no average)");
     MaacErr me = {""};
     CHECK(learner_config_set(&c, "real-ratio", "0.1", &me) == 0 && fabsf(c.real_ratio - 0.1f) < 1e-7f,
           "dash form");
