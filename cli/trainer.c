@@ -141,6 +141,12 @@ static void write_timing(const char* dir, const TrainResult* tr) {
 }
 
 // The loop's own counters and its evaluation schedule, saved with the learner state.
+// Reset seeds consumed so far: the next seed is ep_seed, but an episode that has not
+// taken a step yet (a save at an episode boundary) leaves its seed to the resumed run.
+static uint64_t episode_seeds_used(uint64_t ep_seed, uint64_t ep_seed0, long ep_steps) {
+    return ep_seed - ep_seed0 - (ep_steps == 0);
+}
+
 static void trainer_extra(const TrainResult* tr, const TrainOpts* o, uint64_t seeds_used,
                           LearnerStateExtra* x) {
     memset(x, 0, sizeof(*x));
@@ -460,7 +466,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             if (o->out_dir) {
                 tr.t_total = now_s() - t_start;
                 write_timing(o->out_dir, &tr);
-                trainer_extra(&tr, o, ep_seed - ep_seed0 - (ep_steps == 0), &x);
+                trainer_extra(&tr, o, episode_seeds_used(ep_seed, ep_seed0, ep_steps), &x);
                 if ((r = save_all(o->out_dir, l, &x, reterr)) != 0)
                     goto out;
             }
@@ -493,7 +499,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
     tr.t_total = now_s() - t_start;
     if (o->out_dir) {
         write_timing(o->out_dir, &tr);
-        trainer_extra(&tr, o, ep_seed - ep_seed0 - (ep_steps == 0), &x);
+        trainer_extra(&tr, o, episode_seeds_used(ep_seed, ep_seed0, ep_steps), &x);
         r = save_all(o->out_dir, l, &x, reterr);
     }
 out:
