@@ -315,13 +315,8 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
     }
     const SimSpec* sp = sim_spec(plant);
     int S = sp->obs_dim, A = sp->act_dim;
-    float lo[SIM_MAX_ACT], hi[SIM_MAX_ACT];
-    for (int j = 0; j < A; j++) {
-        lo[j] = (float)sp->act_low[j];
-        hi[j] = (float)sp->act_high[j];
-    }
     if (!l)
-        l = learner_create(cfg, S, A, lo, hi, reterr);
+        l = learner_create_for_plant(cfg, sp, reterr);
     if (!l) {
         r = -EINVAL;
         goto out;

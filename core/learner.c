@@ -236,6 +236,19 @@ oom:
     return NULL;
 }
 
+Learner* learner_create_for_plant(const LearnerConfig* cfg, const SimSpec* spec, MaacErr* reterr) {
+    if (spec->act_dim < 1 || spec->act_dim > SIM_MAX_ACT) {
+        maac_err(reterr, -EINVAL, "plant %s: bad action width %d", spec->name, spec->act_dim);
+        return NULL;
+    }
+    float lo[SIM_MAX_ACT], hi[SIM_MAX_ACT];
+    for (int j = 0; j < spec->act_dim; j++) {
+        lo[j] = (float)spec->act_low[j];
+        hi[j] = (float)spec->act_high[j];
+    }
+    return learner_create(cfg, spec->obs_dim, spec->act_dim, lo, hi, reterr);
+}
+
 void learner_add_transition(Learner* l, const float* s, const float* a, float r,
                             const float* s2, int terminated) {
     replay_add(l->d_env, s, a, r, s2, terminated ? 1.0f : 0.0f);

@@ -22,6 +22,7 @@
 #include "core/cem.h"
 #include "core/replay.h"
 #include "core/ckpt.h"
+#include "sim/sim.h"
 
 typedef struct {
     char plant[48];           // plant name (selects reward/termination functions)
@@ -113,6 +114,8 @@ int learner_config_check(const LearnerConfig* cfg, MaacErr* reterr);
 // Create everything for a plant with obs_dim/act_dim/bounds. NULL with reterr on failure.
 Learner* learner_create(const LearnerConfig* cfg, int obs_dim, int act_dim,
                         const float* act_low, const float* act_high, MaacErr* reterr);
+// learner_create for a sim plant: its observation and action widths and action bounds.
+Learner* learner_create_for_plant(const LearnerConfig* cfg, const SimSpec* spec, MaacErr* reterr);
 void learner_free(Learner* l);    // Nullable: l
 // Add one real transition (terminated = true end; truncation is not terminal).
 void learner_add_transition(Learner* l, const float* s, const float* a, float r,

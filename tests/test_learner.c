@@ -55,12 +55,7 @@ static int run_learner(const LearnerConfig* c, long steps, RunOut* out) {
         return -1;
     }
     const SimSpec* sp = sim_spec(p);
-    float lo[SIM_MAX_ACT], hi[SIM_MAX_ACT];
-    for (int j = 0; j < sp->act_dim; j++) {
-        lo[j] = (float)sp->act_low[j];
-        hi[j] = (float)sp->act_high[j];
-    }
-    Learner* l = learner_create(c, sp->obs_dim, sp->act_dim, lo, hi, &me);
+    Learner* l = learner_create_for_plant(c, sp, &me);
     if (!l) {
         fprintf(stderr, "learner_create: %s\n", me.msg);
         sim_free(p);
@@ -305,13 +300,8 @@ static void test_policy_average(void) {
         return;
     const SimSpec* sp = sim_spec(p);
     const int S = sp->obs_dim, A = sp->act_dim;
-    float lo[SIM_MAX_ACT], hi[SIM_MAX_ACT];
-    for (int j = 0; j < A; j++) {
-        lo[j] = (float)sp->act_low[j];
-        hi[j] = (float)sp->act_high[j];
-    }
-    Learner* l = learner_create(&c, S, A, lo, hi, &me);
-    Learner* l0 = learner_create(&c0, S, A, lo, hi, &me);
+    Learner* l = learner_create_for_plant(&c, sp, &me);
+    Learner* l0 = learner_create_for_plant(&c0, sp, &me);
     CHECK(l && l0, "learner_create: %s", me.msg);
     if (!l || !l0) {
         learner_free(l);
@@ -338,8 +328,10 @@ static void test_policy_average(void) {
     for (long t = 0; t < c.init_random_steps + 39 && r == 0 && prev; t++) {
         for (int j = 0; j < S; j++)
             s[j] = (float)obs[j];
-        for (int j = 0; j < A; j++)
-            act[j] = a[j] = lo[j] + rng_uniform(&rng) * (hi[j] - lo[j]);
+        for (int j = 0; j < A; j++) {
+            float lo = (float)sp->act_low[j], hi = (float)sp->act_high[j];
+            act[j] = a[j] = lo + rng_uniform(&rng) * (hi - lo);
+        }
         SimStepResult sr;
         sim_step(p, act, obs2, &sr);
         for (int j = 0; j < S; j++)

@@ -169,12 +169,7 @@ static void test_resume_exact_and_refusals(void) {
         return;
     const SimSpec* sp = sim_spec(p);
     const int S = sp->obs_dim, A = sp->act_dim;
-    float lo[SIM_MAX_ACT], hi[SIM_MAX_ACT];
-    for (int j = 0; j < A; j++) {
-        lo[j] = (float)sp->act_low[j];
-        hi[j] = (float)sp->act_high[j];
-    }
-    Learner* la = learner_create(&c, S, A, lo, hi, &me);
+    Learner* la = learner_create_for_plant(&c, sp, &me);
     CHECK(la != NULL, "learner_create: %s", me.msg);
     Learner* lb = NULL;
     Learner* lc = NULL;
