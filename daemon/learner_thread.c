@@ -659,6 +659,7 @@ static int step(LearnerThread* t) {
 static void* lt_main(void* arg) {
     LearnerThread* t = arg;
     if (t->st.state == LT_STARTING) start_learner(t);
+    refresh_status(t);
     zmq_pollitem_t items[2] = {{t->pull, 0, ZMQ_POLLIN, 0}, {t->fleet_pull, 0, ZMQ_POLLIN, 0}};
     int n_items = t->fleet_pull ? 2 : 1;
     while (!atomic_load(&t->stop)) {
