@@ -430,10 +430,10 @@ static int train_updates(Learner* l);
 
 int learner_train_step(Learner* l) {
     const LearnerConfig* c = &l->cfg;
+    if (l->train_steps >= l->st.env_steps)
+        return 0;   // every env step has had its train step: nothing new to train on
     long n = ++l->train_steps;
-    if (n > l->st.env_steps)
-        n = l->train_steps = l->st.env_steps;   // more calls than env steps: no new data
-    if (n < c->init_random_steps || n < 1)
+    if (n < c->init_random_steps)
         return 0;
     int r;
     long since_refresh = l->last_refresh_step < 0 ? -1 : n - l->last_refresh_step;
