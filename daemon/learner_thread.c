@@ -323,16 +323,6 @@ static void serve_state(LearnerThread* t) {
     pthread_mutex_unlock(&t->lock);
 }
 
-static void deadline_in(struct timespec* ts, int ms) {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 // Post a state request and wait (until `until`) for the learner to encode it.
 // 0 with *ret_ticket, -ETIMEDOUT, or -errno with reterr.
 static int request_state(LearnerThread* t, const char* path, const struct timespec* until,
@@ -367,7 +357,7 @@ static int ms_left(const struct timespec* until) {
 int lt_save(LearnerThread* t, const char* dir, int timeout_ms, MaacErr* reterr) {
     if (!dir || !dir[0]) return maac_err(reterr, -EINVAL, "no checkpoint directory configured");
     struct timespec until;
-    deadline_in(&until, timeout_ms);
+    rt_deadline_in(&until, timeout_ms);
     char path[CFG_STR + 64];
     snprintf(path, sizeof path, "%.250s/" LT_POLICY_FILE, dir);
     int r = lt_save_served(t->slot, path, reterr);

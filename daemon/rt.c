@@ -190,3 +190,13 @@ int rt_ring_pop(RtRing* r, RtEvent* ret) {
     atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
     return 1;
 }
+
+void rt_deadline_in(struct timespec* ts, int ms) {
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}

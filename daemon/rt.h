@@ -20,6 +20,9 @@
 //---- clocks --------------------------------------------------------------------
 // Nanoseconds on CLOCK_MONOTONIC.
 int64_t rt_now_ns(void);
+// A CLOCK_REALTIME deadline ms from now (for pthread_cond_timedwait; non-RT threads).
+struct timespec;
+void rt_deadline_in(struct timespec* ts, int ms);
 // Nanoseconds on CLOCK_REALTIME (wire timestamps).
 int64_t rt_wall_ns(void);
 // timespec <-> nanoseconds.

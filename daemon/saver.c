@@ -8,6 +8,7 @@
 // tickets are increasing, and finishing ticket n finishes every ticket <= n.
 // Thread: the saver thread + callers. Allocation: the job buffers (callers').
 #include "daemon/saver.h"
+#include "daemon/rt.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -110,19 +111,9 @@ uint64_t saver_submit(Saver* s, const char* path, char* buf, size_t len) {
     return ticket;
 }
 
-static void deadline_in(struct timespec* ts, int ms) {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 int saver_wait(Saver* s, uint64_t ticket, int timeout_ms, int* ret_result, MaacErr* reterr) {
     struct timespec until;
-    deadline_in(&until, timeout_ms > 0 ? timeout_ms : 0);
+    rt_deadline_in(&until, timeout_ms > 0 ? timeout_ms : 0);
     pthread_mutex_lock(&s->lock);
     int r = 0;
     while (s->done < ticket && r == 0 && timeout_ms > 0)
