@@ -23,6 +23,7 @@
 #include "daemon/save_dir.h"
 #include "daemon/swap_cost.h"
 #include "transport/link.h"
+#include "transport/utf8.h"
 #include "transport/wire.h"
 
 #define BODY_CAP 16384
@@ -48,7 +49,15 @@ static void kv_init(Kv* k) {
 }
 static void kv_str(Kv* k, const char* key, const char* v) {
     wire_w_str(&k->w, key);
-    wire_w_str(&k->w, v);
+    if (utf8_valid(v)) {
+        wire_w_str(&k->w, v);
+    } else {   // text that quotes a request (a command, a path): never echo invalid UTF-8
+        size_t cap = strlen(v) + 1;
+        char* clean = malloc(cap);
+        if (clean) utf8_copy(clean, cap, v);
+        wire_w_str(&k->w, clean ? clean : "?");
+        free(clean);
+    }
     k->n++;
 }
 static void kv_uint(Kv* k, const char* key, uint64_t v) {
@@ -138,6 +147,7 @@ static void add_status(Maacd* d, Kv* k, int full) {
         kv_double(k, "best_return", LD(st->episodes) ? LD(st->best_return) : 0.0);
         kv_uint(k, "safe_actions", LD(st->safe_actions));
         kv_uint(k, "errors", total_errors(st));
+        kv_bool(k, "alarm", atomic_load(&d->alarm_flags) != 0);
         if (!full) {
             RtHistSummary j;
             rt_hist_summary(&st->jitter, &j);
@@ -193,6 +203,11 @@ static void add_stats(Maacd* d, Kv* k) {
     kv_uint(k, "swaps_rejected", atomic_load(&d->swaps_rejected));
     kv_uint(k, "ctl_requests", atomic_load(&d->ctl_requests));
     kv_uint(k, "ctl_errors", atomic_load(&d->ctl_errors));
+    int af = atomic_load(&d->alarm_flags);
+    kv_bool(k, "alarm_safe_share_raised", (af & 1) != 0);
+    kv_bool(k, "alarm_drops_raised", (af & 2) != 0);
+    kv_double(k, "alarm_window_safe_share", atomic_load(&d->alarm_safe_share));
+    kv_uint(k, "alarm_window_drops", atomic_load(&d->alarm_window_drops));
     if (c) {
         CtrlStats* st = ctrl_stats(c);
 #define U(name) kv_uint(k, #name, LD(st->name))

@@ -26,7 +26,9 @@
 #include "daemon/ctrl.h"
 #include "daemon/learner_thread.h"
 #include "daemon/maacd.h"
+#include "daemon/health_alarm.h"
 #include "daemon/notify.h"
+#include "daemon/ratelog.h"
 #include "daemon/rt.h"
 #include "daemon/swap.h"
 #include "transport/link.h"
@@ -97,7 +99,8 @@ static int wait_for_hello(Maacd* d, void* sock, PlantInfo* plant, LinkPeer* peer
             int k = wire_encode_error(out, sizeof out, n == -EMSGSIZE ? "oversized" : "malformed",
                                       "message rejected before hello", -1);
             if (k > 0) (void)link_router_send(sock, &from, out, (size_t)k, ZMQ_DONTWAIT);
-            maacd_log(LOG_LV_WARNING, "plant: bad message before hello: %s", strerror(-n));
+            static RateLog rl_rx;   // junk before a hello: one line per second (ratelog.h)
+            ratelog_log(&rl_rx, LOG_LV_WARNING, "plant: bad message before hello: %s", strerror(-n));
             continue;
         }
         MaacErr err;
@@ -120,7 +123,8 @@ static int wait_for_hello(Maacd* d, void* sock, PlantInfo* plant, LinkPeer* peer
             snprintf(text, sizeof text, "hello: dt must be > 0");
         }
         if (code) {
-            maacd_log(LOG_LV_WARNING, "plant: %s: %s", code, text);
+            static RateLog rl_bad;
+            ratelog_log(&rl_bad, LOG_LV_WARNING, "plant: %s: %s", code, text);
             int k = wire_encode_error(out, sizeof out, code, text, -1);
             if (k > 0) (void)link_router_send(sock, &from, out, (size_t)k, ZMQ_DONTWAIT);
             continue;
@@ -210,13 +214,13 @@ static void status_line(Maacd* d, Ctrl* c, LearnerThread* lt) {
     memset(&s, 0, sizeof s);
     if (lt) lt_status(lt, &s);
     notify_status("policy v%llu, %llu ticks, %llu misses, jitter p99 %.1f us, %llu episodes, "
-                  "return %.1f (mean10 %.1f), learner %s%s",
+                  "return %.1f (mean10 %.1f), learner %s%s%s%s",
                   (unsigned long long)atomic_load(&st->policy_version),
                   (unsigned long long)atomic_load(&st->ticks),
                   (unsigned long long)atomic_load(&st->misses), j.p99_ns * 1e-3,
                   (unsigned long long)atomic_load(&st->episodes), atomic_load(&st->last_return),
                   atomic_load(&st->mean_return), lt ? lt_state_name(s.state) : "off",
-                  s.paused ? " (paused)" : "");
+                  s.paused ? " (paused)" : "", d->alarm_text[0] ? "; ALARM: " : "", d->alarm_text);
 }
 
 int main(int argc, char** argv) {
@@ -261,6 +265,7 @@ int main(int argc, char** argv) {
     if (d->cfg.checkpoint_dir[0] && mkdir(d->cfg.checkpoint_dir, 0755) < 0 && errno != EEXIST)
         maacd_log(LOG_LV_WARNING, "checkpoint dir %s: %s", d->cfg.checkpoint_dir,
                   strerror(errno));
+    if (d->cfg.checkpoint_dir[0]) (void)maac_clean_stale_tmp(d->cfg.checkpoint_dir, NULL);
     d->zctx = zmq_ctx_new();
     if (!d->zctx || swap_init(&d->slot, served_free, served_stamp) < 0) {
         maacd_log(LOG_LV_ERR, "cannot create the ZeroMQ context");
@@ -356,6 +361,8 @@ int main(int argc, char** argv) {
     uint64_t wd_usec = notify_watchdog_usec();
     int64_t wd_every = wd_usec ? (int64_t)wd_usec * 1000 / 2 : 1000000000LL;
     int64_t last_wd = 0, last_status = 0, last_ckpt = rt_now_ns(), last_progress = rt_now_ns();
+    static HealthAlarm ha;
+    health_alarm_init(&ha, d->cfg.alarm_safe_share, d->cfg.alarm_drops);
     while (!atomic_load(&d->stop)) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -367,6 +374,7 @@ int main(int argc, char** argv) {
             last_wd = now;
         }
         if (now - last_status >= 1000000000LL) {
+            health_alarm_poll(&ha, d, c);
             status_line(d, c, lt);
             last_status = now;
         }
@@ -410,6 +418,7 @@ out:
             r = lt_save_served(&d->slot, path, &e2);
         }
         if (r < 0) maacd_log(LOG_LV_ERR, "final checkpoint failed: %s", e2.msg);
+        if (r < 0 && rc == 0) rc = MAACD_EXIT_CHECKPOINT;   // a lost checkpoint is a failure
         else maacd_log(LOG_LV_NOTICE, "final checkpoint written to %s (policy v%llu)",
                        d->cfg.checkpoint_dir, (unsigned long long)swap_version(&d->slot));
     }
