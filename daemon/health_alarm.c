@@ -12,6 +12,7 @@ void health_alarm_init(HealthAlarm* a, double safe_share_limit, long drops_limit
     memset(a, 0, sizeof *a);
     a->safe_share_limit = safe_share_limit;
     a->drops_limit = drops_limit;
+    a->n = 1, a->head = 1;   // the counters start at zero with the loop
 }
 
 int health_alarm_update(HealthAlarm* a, uint64_t actions_out, uint64_t safe_actions,

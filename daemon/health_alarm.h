@@ -32,6 +32,7 @@ typedef struct {
     char text[160];                      // what is raised ("" when nothing)
 } HealthAlarm;
 
+// Start with one all-zero sample (the loop's counters start at zero).
 void health_alarm_init(HealthAlarm* a, double safe_share_limit, long drops_limit);
 // Add one sample (cumulative counters). Returns 1 when the raised flags changed.
 int health_alarm_update(HealthAlarm* a, uint64_t actions_out, uint64_t safe_actions,

@@ -68,8 +68,14 @@ int swap_cost_check(const Policy* p, const SwapLimits* lim, SwapCost* ret, MaacE
     if (c.memory_mb > lim->max_memory_mb)
         return maac_err(reterr, -E2BIG, "policy needs %.3g MiB, more than the %.3g MiB allowed "
                         "([daemon] swap_max_memory_mb)", c.memory_mb, lim->max_memory_mb);
-    double p50, p99;
-    if (time_trials(p, &p50, &p99) < 0) return maac_err(reterr, -ENOMEM, "out of memory");
+    // best of SWAP_COST_ROUNDS rounds: a policy that is slow is slow in every round,
+    // while a busy machine's preemptions land in some rounds and not others
+    double p50 = 0, p99 = 0;
+    for (int round = 0; round < SWAP_COST_ROUNDS; round++) {
+        double a, b;
+        if (time_trials(p, &a, &b) < 0) return maac_err(reterr, -ENOMEM, "out of memory");
+        if (round == 0 || b < p99) p50 = a, p99 = b;
+    }
     c.p50_us = p50 * 1e-3;
     c.p99_us = p99 * 1e-3;
     if (ret) *ret = c;

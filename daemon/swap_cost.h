@@ -5,7 +5,9 @@
 // The timing is SWAP_COST_TRIALS calls of policy_act1 (with exploration noise, the
 // costlier branch) on random observations, run on the caller's thread (the ctl
 // server's, never the control thread); the p99 must fit time_fraction of the control
-// period, leaving the rest of the tick for the socket, the transition and slack.
+// period, leaving the rest of the tick for the socket, the transition and slack. The
+// p99 taken is the lowest of SWAP_COST_ROUNDS rounds, so that a busy machine's
+// preemptions of the (unpinned, SCHED_OTHER) ctl thread do not refuse a cheap policy.
 // Thread: the ctl server thread. Allocation: the trial scratch (freed).
 #ifndef MAAC_SWAP_COST_H
 #define MAAC_SWAP_COST_H
@@ -13,6 +15,7 @@
 #include "core/policy.h"
 
 #define SWAP_COST_TRIALS 300
+#define SWAP_COST_ROUNDS 3
 
 typedef struct {
     long max_params;         // refuse more parameters than this
