@@ -44,7 +44,7 @@ bench: build
 	@bash scripts/bench-all.sh $(BUILD)
 
 deb: deps
-	cmake -S . -B build-deb -DCMAKE_BUILD_TYPE=Release -DMAAC_NATIVE=OFF
+	cmake -S . -B build-deb -DCMAKE_BUILD_TYPE=Release -DMAAC_NATIVE=OFF -DMAAC_BUILD_TESTS=OFF
 	cmake --build build-deb -j $(JOBS)
 	cd build-deb && cpack -G DEB
 

@@ -369,8 +369,9 @@ static int key_is(const msgpack_object* k, const char* s) {
 static int get_str(const msgpack_object* o, char* dst, size_t cap, int allow_empty) {
     if (o->type != MSGPACK_OBJECT_STR) return -1;
     size_t n = o->via.str.size;
-    if (n >= cap || (!allow_empty && n == 0) || memchr(o->via.str.ptr, '\0', n)) return -1;
-    memcpy(dst, o->via.str.ptr, n);
+    // "" may come with a NULL ptr: no memchr/memcpy of zero bytes from it
+    if (n >= cap || (!allow_empty && n == 0) || (n && memchr(o->via.str.ptr, '\0', n))) return -1;
+    if (n) memcpy(dst, o->via.str.ptr, n);
     dst[n] = '\0';
     return 0;
 }
@@ -420,7 +421,7 @@ static int map_fields(const msgpack_object* o, const char* const* keys, int n,
             char name[40] = "?";
             if (k->type == MSGPACK_OBJECT_STR) {
                 size_t kn = k->via.str.size < sizeof name - 1 ? k->via.str.size : sizeof name - 1;
-                memcpy(name, k->via.str.ptr, kn);
+                if (kn) memcpy(name, k->via.str.ptr, kn);   // ptr may be NULL for ""
                 name[kn] = '\0';
                 for (size_t i = 0; i < kn; i++)
                     if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7e) name[i] = '?';
@@ -603,7 +604,7 @@ static int decode_body(const void* buf, size_t len, Ckpt* c, MaacErr* reterr) {
                 r = maac_err(reterr, -ENOMEM, "checkpoint: out of memory for blob \"%s\"", name);
                 goto out;
             }
-            memcpy(d, val->via.bin.ptr, n);
+            if (n) memcpy(d, val->via.bin.ptr, n);   // an empty bin may have a NULL ptr
             copy_str(c->blob_names[c->n_blobs], CKPT_NAME_LEN, name);
             c->blobs[c->n_blobs] = d;
             c->blob_len[c->n_blobs++] = n;
