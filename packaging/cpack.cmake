@@ -30,10 +30,12 @@ foreach(doc README.md docs/daemon.md docs/protocol.md docs/checkpoint-format.md 
     install(FILES ${CMAKE_SOURCE_DIR}/${doc} DESTINATION ${CMAKE_INSTALL_DOCDIR})
   endif()
 endforeach()
-if(EXISTS ${CMAKE_SOURCE_DIR}/examples/maac_client.py)
-  install(PROGRAMS ${CMAKE_SOURCE_DIR}/examples/maac_client.py
-          DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-endif()
+foreach(ex maac_client.py write_policy.py)
+  if(EXISTS ${CMAKE_SOURCE_DIR}/examples/${ex})
+    install(PROGRAMS ${CMAKE_SOURCE_DIR}/examples/${ex}
+            DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+  endif()
+endforeach()
 
 set(CPACK_PACKAGE_NAME "maacd")
 set(CPACK_PACKAGE_VENDOR "maacd developers")
