@@ -18,9 +18,11 @@
 // and head imply. Networks are built into a scratch Ckpt and handed over only when
 // everything passed, so a failure never leaves anything half loaded.
 //
-// Writing is atomic (redis rdbSave): PATH.tmp-PID in the same folder, write,
-// fsync, rename over PATH, fsync the folder; any failure before the rename unlinks
-// the temp file and leaves the old PATH as it was.
+// Writing is atomic (redis rdbSave): PATH.tmp-PID in the same folder, created with
+// O_EXCL|O_NOFOLLOW (a symlink or file planted at the temp path is never followed or
+// reused), write, fsync, rename over PATH, fsync the folder; any failure before the
+// rename unlinks the temp file and leaves the old PATH as it was. Temp files of dead
+// writers (a crash mid-save) are removed by maac_clean_stale_tmp.
 #include "core/ckpt.h"
 
 #include <errno.h>
@@ -32,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -365,8 +369,9 @@ static int key_is(const msgpack_object* k, const char* s) {
 static int get_str(const msgpack_object* o, char* dst, size_t cap, int allow_empty) {
     if (o->type != MSGPACK_OBJECT_STR) return -1;
     size_t n = o->via.str.size;
-    if (n >= cap || (!allow_empty && n == 0) || memchr(o->via.str.ptr, '\0', n)) return -1;
-    memcpy(dst, o->via.str.ptr, n);
+    // "" may come with a NULL ptr: no memchr/memcpy of zero bytes from it
+    if (n >= cap || (!allow_empty && n == 0) || (n && memchr(o->via.str.ptr, '\0', n))) return -1;
+    if (n) memcpy(dst, o->via.str.ptr, n);
     dst[n] = '\0';
     return 0;
 }
@@ -416,7 +421,7 @@ static int map_fields(const msgpack_object* o, const char* const* keys, int n,
             char name[40] = "?";
             if (k->type == MSGPACK_OBJECT_STR) {
                 size_t kn = k->via.str.size < sizeof name - 1 ? k->via.str.size : sizeof name - 1;
-                memcpy(name, k->via.str.ptr, kn);
+                if (kn) memcpy(name, k->via.str.ptr, kn);   // ptr may be NULL for ""
                 name[kn] = '\0';
                 for (size_t i = 0; i < kn; i++)
                     if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7e) name[i] = '?';
@@ -599,7 +604,7 @@ static int decode_body(const void* buf, size_t len, Ckpt* c, MaacErr* reterr) {
                 r = maac_err(reterr, -ENOMEM, "checkpoint: out of memory for blob \"%s\"", name);
                 goto out;
             }
-            memcpy(d, val->via.bin.ptr, n);
+            if (n) memcpy(d, val->via.bin.ptr, n);   // an empty bin may have a NULL ptr
             copy_str(c->blob_names[c->n_blobs], CKPT_NAME_LEN, name);
             c->blobs[c->n_blobs] = d;
             c->blob_len[c->n_blobs++] = n;
@@ -674,28 +679,52 @@ out:
 
 // ==== files =====================================================================
 
+// Write all of len bytes to fd. 0 or errno.
+static int write_all(int fd, const void* data, size_t len) {
+    const char* p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        p += n, len -= (size_t)n;
+    }
+    return 0;
+}
+
+// The folder part of path into dir ("." when path has no slash).
+static void dir_of(const char* path, char* dir, size_t cap) {
+    copy_str(dir, cap, path);
+    char* slash = strrchr(dir, '/');
+    if (!slash) copy_str(dir, cap, ".");
+    else if (slash == dir) slash[1] = '\0';
+    else *slash = '\0';
+}
+
 int maac_write_atomic(const char* path, const void* data, size_t len, MaacErr* reterr) {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return maac_err(reterr, -ENAMETOOLONG, "write %s: path too long", path);
-    const char* op = "open";
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // O_EXCL|O_NOFOLLOW: never follow or reuse whatever sits at the temp path (a
+    // planted symlink or file); a stale temp of this very pid is ours to remove first.
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+        struct stat st;
+        if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            unlink(tmp) == 0)
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        else
+            errno = EEXIST;
+    }
     if (fd < 0) {
         int e = errno;
-        return maac_err(reterr, -e, "write %s: open %s: %s", path, tmp, strerror(e));
+        return maac_err(reterr, -e, "write %s: create %s: %s%s", path, tmp, strerror(e),
+                        e == EEXIST ? " (something else is there; refusing to follow or reuse it)"
+                                    : "");
     }
-    const char* p = data;
-    size_t left = len;
-    int e = 0;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            e = errno, op = "write";
-            break;
-        }
-        p += n, left -= (size_t)n;
-    }
+    const char* op = "write";
+    int e = write_all(fd, data, len);
     if (!e && fsync(fd) < 0) e = errno, op = "fsync";
     if (close(fd) < 0 && !e) e = errno, op = "close";
     if (!e && rename(tmp, path) < 0) e = errno, op = "rename";
@@ -705,11 +734,7 @@ int maac_write_atomic(const char* path, const void* data, size_t len, MaacErr* r
     }
     // Make the rename durable: fsync the folder that holds path.
     char dir[PATH_MAX];
-    copy_str(dir, sizeof dir, path);
-    char* slash = strrchr(dir, '/');
-    if (!slash) strcpy(dir, ".");
-    else if (slash == dir) slash[1] = '\0';
-    else *slash = '\0';
+    dir_of(path, dir, sizeof dir);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         e = errno;
@@ -725,6 +750,42 @@ int maac_write_atomic(const char* path, const void* data, size_t len, MaacErr* r
     return 0;
 }
 
+// The pid in a "NAME.tmp-PID" file name, or 0 when name is not one.
+static long tmp_pid(const char* name) {
+    const char* t = strstr(name, ".tmp-");
+    if (!t || t == name) return 0;
+    const char* d = t + 5;
+    while ((t = strstr(d, ".tmp-"))) d = t + 5;   // the last ".tmp-"
+    if (*d < '1' || *d > '9') return 0;
+    char* end;
+    errno = 0;
+    long pid = strtol(d, &end, 10);
+    return (*end || errno || pid <= 0 || pid > INT_MAX) ? 0 : pid;
+}
+
+int maac_clean_stale_tmp(const char* dir, MaacErr* reterr) {
+    DIR* dp = opendir(dir);
+    if (!dp) {
+        int e = errno;
+        return maac_err(reterr, -e, "clean %s: %s", dir, strerror(e));
+    }
+    int dfd = dirfd(dp), removed = 0;
+    struct dirent* de;
+    while ((de = readdir(dp))) {
+        long pid = tmp_pid(de->d_name);
+        if (!pid || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno == EPERM) continue;   // its writer still runs
+        struct stat st;
+        // only regular files this user owns: never a symlink, never someone else's file
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+            st.st_uid != geteuid())
+            continue;
+        if (unlinkat(dfd, de->d_name, 0) == 0) removed++;
+    }
+    closedir(dp);
+    return removed;
+}
+
 int ckpt_write(const char* path, const Ckpt* c, MaacErr* reterr) {
     char* buf = NULL;
     size_t len = 0;
@@ -736,8 +797,16 @@ int ckpt_write(const char* path, const Ckpt* c, MaacErr* reterr) {
 }
 
 int ckpt_read(const char* path, Ckpt* ret, MaacErr* reterr) {
+    return ckpt_read_max(path, CKPT_MAX_FILE_BYTES, ret, reterr);
+}
+
+int ckpt_read_max(const char* path, long max_bytes, Ckpt* ret, MaacErr* reterr) {
     ckpt_init(ret, "");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (max_bytes <= 0 || max_bytes > CKPT_MAX_FILE_BYTES) max_bytes = CKPT_MAX_FILE_BYTES;
+    // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; anything but
+    // a regular file is refused after the fstat below. Symlinks are followed (an
+    // operator's "current.ckpt -> v12.ckpt" is fine): what counts is what is opened.
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         return maac_err(reterr, -e, "read %s: %s", path, strerror(e));
@@ -752,10 +821,10 @@ int ckpt_read(const char* path, Ckpt* ret, MaacErr* reterr) {
         close(fd);
         return maac_err(reterr, -EINVAL, "read %s: not a regular file", path);
     }
-    if (st.st_size > CKPT_MAX_FILE_BYTES) {
+    if (st.st_size > max_bytes) {
         close(fd);
-        return maac_err(reterr, -EFBIG, "read %s: %lld bytes exceeds the %ld-byte checkpoint limit", path,
-                        (long long)st.st_size, CKPT_MAX_FILE_BYTES);
+        return maac_err(reterr, -EFBIG, "read %s: %lld bytes exceeds the %ld-byte limit", path,
+                        (long long)st.st_size, max_bytes);
     }
     size_t len = (size_t)st.st_size;
     char* buf = malloc(len ? len : 1);

@@ -78,13 +78,22 @@ int ckpt_encode(const Ckpt* c, char** ret_buf, size_t* ret_len, MaacErr* reterr)
 int ckpt_decode(const void* buf, size_t len, Ckpt* ret, MaacErr* reterr);
 // Write atomically to path. 0 or -errno; on failure the old file is untouched.
 int ckpt_write(const char* path, const Ckpt* c, MaacErr* reterr);
-// Read and validate path. 0 or -errno.
+// Read and validate path. 0 or -errno. Opens without blocking (a FIFO is refused, not
+// waited on) and reads regular files only; symlinks to regular files are followed.
 int ckpt_read(const char* path, Ckpt* ret, MaacErr* reterr);
+// As ckpt_read, refusing files larger than max_bytes (<= 0: CKPT_MAX_FILE_BYTES) with -EFBIG.
+int ckpt_read_max(const char* path, long max_bytes, Ckpt* ret, MaacErr* reterr);
 
 // CRC-32 (zlib polynomial, same as Python's zlib.crc32) of len bytes, continuing crc.
 uint32_t ckpt_crc32(uint32_t crc, const void* data, size_t len);
 
-// Write len bytes to path atomically: path.tmp-PID, fsync, rename, fsync folder.
+// Write len bytes to path atomically: path.tmp-PID created with O_EXCL|O_NOFOLLOW
+// (mode 0644; a symlink or foreign file at the temp path is refused, never followed),
+// fsync, rename, fsync folder; the temp file is removed on every failure. 0 or -errno.
 int maac_write_atomic(const char* path, const void* data, size_t len, MaacErr* reterr);
+// Remove "*.tmp-PID" files in dir left by writers that died mid-write (PID no longer
+// running; regular files of this user only, symlinks never followed). Returns how
+// many were removed (>= 0) or -errno when dir cannot be read.
+int maac_clean_stale_tmp(const char* dir, MaacErr* reterr);
 
 #endif

@@ -21,6 +21,7 @@
 #include "sim/reward.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,7 +224,8 @@ int learner_config_set(LearnerConfig* cfg, const char* key, const char* value, M
     }
     case F_LONG: {
         double v = strtod(value, &end);   // allows "1e6"
-        if (end == value || *end || errno || v != (double)(long)v)
+        // range first: (long)v is undefined for NaN and for values outside long
+        if (end == value || *end || errno || !(v >= -0x1p63 && v < 0x1p63) || v != floor(v))
             goto bad;
         *(long*)p = (long)v;
         break;
@@ -237,7 +239,7 @@ int learner_config_set(LearnerConfig* cfg, const char* key, const char* value, M
     }
     case F_FLOAT: {
         float v = strtof(value, &end);
-        if (end == value || *end || errno)
+        if (end == value || *end || errno || !isfinite(v))   // NaN/Inf settings are nonsense
             goto bad;
         *(float*)p = v;
         break;

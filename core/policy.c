@@ -311,20 +311,34 @@ Policy* policy_from_ckpt(const Ckpt* c, MaacErr* reterr) {
         return NULL;
     }
     double v;
-    if (ckpt_get_num(c, "version", &v) == 0 && v >= 0) p->version = (uint64_t)v;
+    if (ckpt_get_num(c, "version", &v) == 0) {
+        // a double holds every integer up to 2^53 exactly; past that (or NaN, or
+        // negative) the cast to uint64_t is undefined or lossy: refuse the file
+        if (!(v >= 0 && v <= POLICY_MAX_VERSION) || v != floor(v)) {
+            policy_free(p);
+            maac_err(reterr, -EPROTO, "policy checkpoint: 'version' = %g is not an integer in "
+                     "[0, 2^53]", v);
+            return NULL;
+        }
+        p->version = (uint64_t)v;
+    }
     const char* plant;
     if (ckpt_get_str(c, "plant", &plant) == 0) snprintf(p->plant, sizeof p->plant, "%s", plant);
     return p;
 }
 
 Policy* policy_load(const char* path, MaacErr* reterr) {
+    return policy_load_max(path, 0, reterr);
+}
+
+Policy* policy_load_max(const char* path, long max_bytes, MaacErr* reterr) {
     Ckpt* c = malloc(sizeof *c);
     if (!c) {
         maac_err(reterr, -ENOMEM, "policy_load: out of memory");
         return NULL;
     }
     Policy* p = NULL;
-    if (ckpt_read(path, c, reterr) == 0) {
+    if (ckpt_read_max(path, max_bytes, c, reterr) == 0) {
         if (strcmp(c->kind, "policy") != 0 && strcmp(c->kind, "learner") != 0)
             maac_err(reterr, -EPROTO, "%s: checkpoint kind '%s' is not a policy", path, c->kind);
         else

@@ -21,6 +21,7 @@
 #define POLICY_LOG_STD_MIN (-20.0f)
 #define POLICY_LOG_STD_MAX (2.0f)
 #define POLICY_MAX_ACT 32
+#define POLICY_MAX_VERSION 9007199254740992.0   // 2^53: versions are stored as float64
 
 typedef struct {
     Mlp* net;                            // obs (obs_dim) -> [mu | log_std] (2*act_dim), owned
@@ -69,8 +70,11 @@ void policy_backward(const Policy* p, PolicyWork* w, float* grad, float* dobs, c
 // Save as a checkpoint of kind "policy" (network "policy", meta obs_dim, act_dim,
 // act_low.<j>, act_high.<j>, version, plant). Atomic. 0 or -errno.
 int policy_save(const Policy* p, const char* path, MaacErr* reterr);
-// Load and validate a policy checkpoint. NULL with reterr filled on failure.
+// Load and validate a policy checkpoint. NULL with reterr filled on failure (also for
+// a "version" that is not an integer in [0, POLICY_MAX_VERSION]).
 Policy* policy_load(const char* path, MaacErr* reterr);
+// As policy_load, refusing files over max_bytes (<= 0: the checkpoint limit).
+Policy* policy_load_max(const char* path, long max_bytes, MaacErr* reterr);
 // Build from / add to a decoded checkpoint (used by policy_load and full learner checkpoints).
 Policy* policy_from_ckpt(const Ckpt* c, MaacErr* reterr);
 int policy_to_ckpt(const Policy* p, Ckpt* c);

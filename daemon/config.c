@@ -8,6 +8,7 @@
 // Thread: main thread. Allocation: none.
 #include "daemon/config.h"
 
+#include "core/ckpt.h"
 #include "core/learner.h"
 #include "transport/link.h"
 
@@ -60,6 +61,12 @@ static const Entry TABLE[] = {
     E("daemon", "policy_file", T_STR, policy_file, 0, 0),
     E("daemon", "checkpoint_every_s", T_DOUBLE, checkpoint_every_s, 0, 1e9),
     E("daemon", "verbose", T_BOOL, verbose, 0, 1),
+    E("daemon", "swap_max_bytes", T_LONG, swap_max_bytes, 1024, CKPT_MAX_FILE_BYTES),
+    E("daemon", "swap_max_params", T_LONG, swap_max_params, 1, 1L << 28),
+    E("daemon", "swap_max_memory_mb", T_DOUBLE, swap_max_memory_mb, 0.01, 4096),
+    E("daemon", "swap_time_fraction", T_DOUBLE, swap_time_fraction, 1e-9, 1),
+    E("control", "alarm_safe_share", T_DOUBLE, alarm_safe_share, 0, 1),
+    E("control", "alarm_drops", T_LONG, alarm_drops, 0, 1L << 40),
 };
 #define N_TABLE ((int)(sizeof TABLE / sizeof TABLE[0]))
 
@@ -83,6 +90,12 @@ void config_default(DaemonConfig* c) {
     snprintf(c->control_endpoint, sizeof c->control_endpoint, "%s", LINK_DEFAULT_CTL_ENDPOINT);
     c->checkpoint_every_s = 600;
     c->warmup_updates = 2000;
+    c->swap_max_bytes = 64L << 20;
+    c->swap_max_params = 4L << 20;
+    c->swap_max_memory_mb = 64;
+    c->swap_time_fraction = 0.25;
+    c->alarm_safe_share = 0.2;
+    c->alarm_drops = 1000;
 }
 
 static const Entry* find(const char* section, const char* key) {

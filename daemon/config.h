@@ -55,6 +55,14 @@ typedef struct {
     char policy_file[CFG_STR];       // "" or a policy to start from
     double checkpoint_every_s;       // periodic checkpoint (600; 0 = only on save/exit)
     int verbose;                     // 1: debug log lines
+    // [daemon] limits on `maacctl swap` (issue 33; docs/daemon.md "Swapping a policy")
+    long swap_max_bytes;             // policy files larger than this are refused unread
+    long swap_max_params;            // policies with more parameters are refused
+    double swap_max_memory_mb;       // ... or needing more memory (params, norms, structs)
+    double swap_time_fraction;       // p99 trial inference must fit this share of the period
+    // [control] alarms over the last minute (0 = off)
+    double alarm_safe_share;         // share of actions that were the safe action
+    long alarm_drops;                // transitions dropped + deadline misses
 } DaemonConfig;
 
 // Fill the defaults.

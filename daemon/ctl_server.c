@@ -20,7 +20,10 @@
 
 #include "core/blas_arch.h"
 #include "daemon/notify.h"
+#include "daemon/save_dir.h"
+#include "daemon/swap_cost.h"
 #include "transport/link.h"
+#include "transport/utf8.h"
 #include "transport/wire.h"
 
 #define BODY_CAP 16384
@@ -46,7 +49,15 @@ static void kv_init(Kv* k) {
 }
 static void kv_str(Kv* k, const char* key, const char* v) {
     wire_w_str(&k->w, key);
-    wire_w_str(&k->w, v);
+    if (utf8_valid(v)) {
+        wire_w_str(&k->w, v);
+    } else {   // text that quotes a request (a command, a path): never echo invalid UTF-8
+        size_t cap = strlen(v) + 1;
+        char* clean = malloc(cap);
+        if (clean) utf8_copy(clean, cap, v);
+        wire_w_str(&k->w, clean ? clean : "?");
+        free(clean);
+    }
     k->n++;
 }
 static void kv_uint(Kv* k, const char* key, uint64_t v) {
@@ -137,6 +148,7 @@ static void add_status(Maacd* d, Kv* k, int full) {
         kv_double(k, "eval_return", LD(st->eval_return));
         kv_uint(k, "safe_actions", LD(st->safe_actions));
         kv_uint(k, "errors", total_errors(st));
+        kv_bool(k, "alarm", atomic_load(&d->alarm_flags) != 0);
         if (!full) {
             RtHistSummary j;
             rt_hist_summary(&st->jitter, &j);
@@ -193,6 +205,11 @@ static void add_stats(Maacd* d, Kv* k) {
     kv_uint(k, "swaps_rejected", atomic_load(&d->swaps_rejected));
     kv_uint(k, "ctl_requests", atomic_load(&d->ctl_requests));
     kv_uint(k, "ctl_errors", atomic_load(&d->ctl_errors));
+    int af = atomic_load(&d->alarm_flags);
+    kv_bool(k, "alarm_safe_share_raised", (af & 1) != 0);
+    kv_bool(k, "alarm_drops_raised", (af & 2) != 0);
+    kv_double(k, "alarm_window_safe_share", atomic_load(&d->alarm_safe_share));
+    kv_uint(k, "alarm_window_drops", atomic_load(&d->alarm_window_drops));
     if (c) {
         CtrlStats* st = ctrl_stats(c);
 #define U(name) kv_uint(k, #name, LD(st->name))
@@ -258,21 +275,44 @@ static void add_stats(Maacd* d, Kv* k) {
 
 //---- swap ----------------------------------------------------------------------------
 
-static int do_swap(Maacd* d, const char* path, uint64_t* ret_version, MaacErr* err) {
+// Cost limits from the settings, the period from the loop's rate (swap_cost.h).
+static int swap_check(Maacd* d, Ctrl* c, const Policy* p, SwapCost* cost, MaacErr* err) {
+    SwapLimits lim = {
+        .max_params = d->cfg.swap_max_params,
+        .max_memory_mb = d->cfg.swap_max_memory_mb,
+        .time_fraction = d->cfg.swap_time_fraction,
+        .period_s = 1.0 / ctrl_rate_hz(c),
+    };
+    return swap_cost_check(p, &lim, cost, err);
+}
+
+static int do_swap(Maacd* d, const char* path, uint64_t* ret_version, SwapCost* cost,
+                   MaacErr* err) {
     Ctrl* c = atomic_load(&d->ctrl);
     if (!c) return maac_err(err, -EAGAIN, "no plant connected yet (dimensions unknown)");
     ServedPolicy* sp = calloc(1, sizeof *sp);
     if (!sp) return maac_err(err, -ENOMEM, "out of memory");
-    sp->pi = policy_load(path, err);
+    // regular files only, opened without blocking, at most swap_max_bytes (ckpt_read_max)
+    sp->pi = policy_load_max(path, d->cfg.swap_max_bytes, err);
     if (!sp->pi) {
         served_free(sp);
         return -EINVAL;
     }
     int r = served_validate(sp, ctrl_plant(c), err);
+    if (r == 0) r = swap_check(d, c, sp->pi, cost, err);
     if (r < 0) {
         served_free(sp);
         return r;
     }
+    // served as documented: deterministic (exploration off) until `maacctl resume`
+    LearnerThread* lt0 = atomic_load(&d->lt);
+    int explore_before = 0;
+    if (lt0) {
+        LtStatus s0;
+        lt_status(lt0, &s0);
+        explore_before = !s0.paused && d->cfg.learn && d->cfg.explore;
+    }
+    ctrl_set_explore(c, 0, -1);
     // pin it: the learner would otherwise replace it with its next snapshot
     LearnerThread* lt = atomic_load(&d->lt);
     int was_paused = 0;
@@ -286,6 +326,7 @@ static int do_swap(Maacd* d, const char* path, uint64_t* ret_version, MaacErr* e
     r = swap_publish(&d->slot, sp, sp->pi->version, ret_version);
     if (r < 0) {
         if (lt) lt_set_paused(lt, was_paused);
+        ctrl_set_explore(c, explore_before, -1);
         served_free(sp);
         return maac_err(err, r, "publish failed: %s", strerror(-r));
     }
@@ -326,7 +367,9 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
         n = kv_finish(k, 1, out, cap);
     } else if (!strcmp(cmd, "swap")) {
         uint64_t v = 0;
-        r = do_swap(d, arg, &v, &err);
+        SwapCost cost;
+        memset(&cost, 0, sizeof cost);
+        r = do_swap(d, arg, &v, &cost, &err);
         if (r < 0) {
             atomic_fetch_add(&d->swaps_rejected, 1);
             maacd_log(LOG_LV_WARNING, "swap %s rejected: %s (still serving v%llu)", arg, err.msg,
@@ -338,23 +381,31 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
                       (unsigned long long)v, lt ? " (learning paused until resume)" : "");
             kv_uint(k, "policy_version", v);
             kv_bool(k, "learning_paused", lt != NULL);
+            kv_bool(k, "explore", 0);
+            kv_uint(k, "params", (uint64_t)cost.params);
+            kv_double(k, "infer_p99_us", cost.p99_us);
+            kv_double(k, "budget_us", cost.budget_us);
             n = kv_finish(k, 1, out, cap);
         }
     } else if (!strcmp(cmd, "save")) {
-        const char* dir = arg[0] ? arg : d->cfg.checkpoint_dir;
+        char dir[CFG_STR];
         int pending = 0;
-        if (lt) {   // answered within ~2 s whatever the learner does (learner_thread.h)
+        int refused = save_dir_resolve(d->cfg.checkpoint_dir, arg, dir, sizeof dir, &err) < 0;
+        if (refused) {
+            r = -EPERM;
+            atomic_fetch_add(&d->ctl_errors, 1);
+            maacd_log(LOG_LV_WARNING, "save refused: %s", err.msg);
+        } else if (lt) {   // answered within ~2 s whatever the learner does (learner_thread.h)
             r = lt_save(lt, dir, 1800, &err);
             if (r == -EINPROGRESS) pending = 1, r = 0;
         }
-        else if (!dir[0]) r = maac_err(&err, -EINVAL, "no checkpoint directory configured");
         else {
             char path[CFG_STR + 32];
             snprintf(path, sizeof path, "%s/policy.ckpt", dir);
             r = lt_save_served(&d->slot, path, &err);
         }
         if (r < 0) {
-            n = reply_err(out, cap, "save_failed", "%s", err.msg);
+            n = reply_err(out, cap, refused ? "save_refused" : "save_failed", "%s", err.msg);
         } else {
             maacd_log(LOG_LV_NOTICE, "checkpoint saved in %s%s", dir,
                       pending ? " (learner state still being written)" : "");

@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "daemon/notify.h"
+#include "daemon/ratelog.h"
 
 #define RLX memory_order_relaxed
 #define MAX_MSGS_PER_TICK 256
@@ -509,6 +510,9 @@ static void on_message(Ctrl* c, const ServedPolicy* sp, const LinkPeer* from, in
             c->in_episode = 0;
             c->have_prev = 0;
             c->have_latest = 0;
+        } else {   // protocol.md section 5: anything but hello before a hello is not_ready
+            inc(&c->st.err_not_ready);
+            reply_error(c, from, "not_ready", "bye before a hello (no session to end)", -1);
         }
         break;
     default: {
@@ -771,20 +775,22 @@ static void log_episode(Ctrl* c, const RtEvent* e) {
 }
 
 void ctrl_drain_events(Ctrl* c) {
+    // bad input is logged at most once per kind per second (ratelog.h); counters count all
+    static RateLog rl_bad, rl_seq, rl_hello, rl_send, rl_policy, rl_overrun;
     RtEvent e;
     while (rt_ring_pop(&c->st.events, &e)) {
         switch (e.code) {
         case CTRL_EV_BAD_MSG:
             if ((int)e.value == WIRE_MSG_NONE)
-                maacd_log(LOG_LV_WARNING, "plant: unreadable message rejected (%s), tick %llu",
+                ratelog_log(&rl_bad, LOG_LV_WARNING, "plant: unreadable message rejected (%s), tick %llu",
                           wire_err_name(e.arg), (unsigned long long)e.tick);
             else
-                maacd_log(LOG_LV_WARNING, "plant: %s message rejected (%s), tick %llu",
+                ratelog_log(&rl_bad, LOG_LV_WARNING, "plant: %s message rejected (%s), tick %llu",
                           wire_type_name((WireMsgType)(int)e.value),
                           e.arg ? wire_err_name(e.arg) : "wrong_type", (unsigned long long)e.tick);
             break;
         case CTRL_EV_SEQ:
-            maacd_log(LOG_LV_WARNING, "plant: sequence %s at seq %.0f",
+            ratelog_log(&rl_seq, LOG_LV_WARNING, "plant: sequence %s at seq %.0f",
                       e.arg == 1 ? "out of order (rejected)" : "gap (transition chain restarted)",
                       e.value);
             break;
@@ -795,7 +801,7 @@ void ctrl_drain_events(Ctrl* c) {
             log_episode(c, &e);
             break;
         case CTRL_EV_HELLO:
-            if (e.arg) maacd_log(LOG_LV_WARNING, "plant: hello rejected (wrong plant or sizes)");
+            if (e.arg) ratelog_log(&rl_hello, LOG_LV_WARNING, "plant: hello rejected (wrong plant or sizes)");
             else maacd_log(LOG_LV_NOTICE, "plant connected (%s)", c->plant.name);
             break;
         case CTRL_EV_BYE:
@@ -807,19 +813,25 @@ void ctrl_drain_events(Ctrl* c) {
                       (unsigned long long)e.tick);
             break;
         case CTRL_EV_SEND_FAIL:
-            maacd_log(LOG_LV_WARNING, "plant: send failed: %s", strerror(-e.arg));
+            ratelog_log(&rl_send, LOG_LV_WARNING, "plant: send failed: %s", strerror(-e.arg));
             break;
         case CTRL_EV_POLICY_FAIL:
-            maacd_log(LOG_LV_WARNING, "policy failed (%s): safe action served",
+            ratelog_log(&rl_policy, LOG_LV_WARNING, "policy failed (%s): safe action served",
                       strerror(-e.arg));
             break;
         case CTRL_EV_OVERRUN:
-            maacd_log(LOG_LV_WARNING, "control loop overrun at tick %llu: %d period(s) missed",
+            ratelog_log(&rl_overrun, LOG_LV_WARNING, "control loop overrun at tick %llu: %d period(s) missed",
                       (unsigned long long)e.tick, e.arg);
             break;
         default: break;
         }
     }
+    ratelog_flush(&rl_bad, LOG_LV_WARNING, "bad plant message");
+    ratelog_flush(&rl_seq, LOG_LV_WARNING, "plant sequence");
+    ratelog_flush(&rl_hello, LOG_LV_WARNING, "hello rejected");
+    ratelog_flush(&rl_send, LOG_LV_WARNING, "send failed");
+    ratelog_flush(&rl_policy, LOG_LV_WARNING, "policy failed");
+    ratelog_flush(&rl_overrun, LOG_LV_WARNING, "overrun");
     uint64_t dropped = atomic_exchange(&c->st.events.dropped, 0);
     if (dropped) maacd_log(LOG_LV_WARNING, "%llu loop events not logged (ring full)",
                            (unsigned long long)dropped);

@@ -27,7 +27,9 @@
 #include "daemon/ctrl.h"
 #include "daemon/learner_thread.h"
 #include "daemon/maacd.h"
+#include "daemon/health_alarm.h"
 #include "daemon/notify.h"
+#include "daemon/ratelog.h"
 #include "daemon/rt.h"
 #include "daemon/state_dir.h"
 #include "daemon/swap.h"
@@ -100,7 +102,8 @@ static int wait_for_hello(Maacd* d, void* sock, PlantInfo* plant, LinkPeer* peer
             int k = wire_encode_error(out, sizeof out, n == -EMSGSIZE ? "oversized" : "malformed",
                                       "message rejected before hello", -1);
             if (k > 0) (void)link_router_send(sock, &from, out, (size_t)k, ZMQ_DONTWAIT);
-            maacd_log(LOG_LV_WARNING, "plant: bad message before hello: %s", strerror(-n));
+            static RateLog rl_rx;   // junk before a hello: one line per second (ratelog.h)
+            ratelog_log(&rl_rx, LOG_LV_WARNING, "plant: bad message before hello: %s", strerror(-n));
             continue;
         }
         MaacErr err;
@@ -123,7 +126,8 @@ static int wait_for_hello(Maacd* d, void* sock, PlantInfo* plant, LinkPeer* peer
             snprintf(text, sizeof text, "hello: dt must be > 0");
         }
         if (code) {
-            maacd_log(LOG_LV_WARNING, "plant: %s: %s", code, text);
+            static RateLog rl_bad;
+            ratelog_log(&rl_bad, LOG_LV_WARNING, "plant: %s: %s", code, text);
             int k = wire_encode_error(out, sizeof out, code, text, -1);
             if (k > 0) (void)link_router_send(sock, &from, out, (size_t)k, ZMQ_DONTWAIT);
             continue;
@@ -213,13 +217,13 @@ static void status_line(Maacd* d, Ctrl* c, LearnerThread* lt) {
     memset(&s, 0, sizeof s);
     if (lt) lt_status(lt, &s);
     notify_status("policy v%llu, %llu ticks, %llu misses, jitter p99 %.1f us, %llu episodes, "
-                  "return %.1f (mean10 %.1f), learner %s%s",
+                  "return %.1f (mean10 %.1f), learner %s%s%s%s",
                   (unsigned long long)atomic_load(&st->policy_version),
                   (unsigned long long)atomic_load(&st->ticks),
                   (unsigned long long)atomic_load(&st->misses), j.p99_ns * 1e-3,
                   (unsigned long long)atomic_load(&st->episodes), atomic_load(&st->last_return),
                   atomic_load(&st->mean_return), lt ? lt_state_name(s.state) : "off",
-                  s.paused ? " (paused)" : "");
+                  s.paused ? " (paused)" : "", d->alarm_text[0] ? "; ALARM: " : "", d->alarm_text);
 }
 
 // The state directory: resolved (never "none" by default), created, checked, and
@@ -476,12 +480,15 @@ int main(int argc, char** argv) {
 
     // ---- supervise ----
     int64_t last_status = 0, last_ckpt = rt_now_ns(), last_progress = rt_now_ns();
+    static HealthAlarm ha;
+    health_alarm_init(&ha, d->cfg.alarm_safe_share, d->cfg.alarm_drops);
     while (!atomic_load(&d->stop)) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
         ctrl_drain_events(c);
         int64_t now = rt_now_ns();
         if (now - last_status >= 1000000000LL) {
+            health_alarm_poll(&ha, d, c);
             status_line(d, c, lt);
             last_status = now;
         }
@@ -501,7 +508,8 @@ out:
     // the learner first: its train step is abandoned at the next safe point (bounded),
     // then the final checkpoint is written here while the loop still serves
     if (lt) lt_stop(lt);
-    if (atomic_load(&d->ctrl) && final_checkpoint(d, lt) < 0) rc = 1;
+    // a lost checkpoint is a failure the supervisor must see (maacd(8): exit 3)
+    if (atomic_load(&d->ctrl) && final_checkpoint(d, lt) < 0 && rc == 0) rc = MAACD_EXIT_CHECKPOINT;
     ctl_server_stop(ctl);
     watchdog_stop(wd);
     if (c) ctrl_stop(c);

@@ -28,6 +28,13 @@ typedef struct {
     char plant_name[64];         // plant served ("" while waiting)
     _Atomic int mem_locked;      // 1 when mlockall succeeded
     void* episodes_csv;          // FILE* of episodes.csv (main only; NULL none)
+    _Atomic int alarm_flags;     // health_alarm.h HEALTH_ALARM_* raised now (0 = none)
+    _Atomic double alarm_safe_share;      // safe-action share over the last minute
+    _Atomic uint64_t alarm_window_drops;  // drops + misses over the last minute
+    char alarm_text[160];        // what is raised ("" = nothing; main thread only)
 } Maacd;
+
+// Exit status when the final checkpoint could not be written (maacd(8)).
+#define MAACD_EXIT_CHECKPOINT 3
 
 #endif

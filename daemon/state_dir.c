@@ -4,6 +4,8 @@
 // Thread: main. Allocation: opendir's.
 #include "daemon/state_dir.h"
 
+#include "core/ckpt.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -68,19 +70,7 @@ int state_dir_prepare(const char* dir, MaacErr* reterr) {
 }
 
 int state_dir_clean_temps(const char* dir) {
-    DIR* d = opendir(dir);
-    if (!d) return 0;
-    int removed = 0;
-    struct dirent* e;
-    while ((e = readdir(d))) {
-        const char* t = strstr(e->d_name, ".tmp-");
-        if (!t) continue;
-        char* end = NULL;
-        long pid = strtol(t + 5, &end, 10);
-        if (!end || *end || pid <= 0) continue;
-        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM) continue;
-        if (unlinkat(dirfd(d), e->d_name, 0) == 0) removed++;
-    }
-    closedir(d);
-    return removed;
+    // core/ckpt.c: regular files of this user whose writer is gone; symlinks never followed
+    int n = maac_clean_stale_tmp(dir, NULL);
+    return n < 0 ? 0 : n;
 }

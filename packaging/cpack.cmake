@@ -1,29 +1,41 @@
 # packaging/cpack.cmake -- the Debian package (make deb: cpack -G DEB in build-deb).
 # Included by the top-level CMakeLists.txt. Installs maacd (sbin), maacctl and
 # maac-sim (bin, installed by their own CMakeLists), the systemd unit, the default
-# config (a conffile), the man pages and the docs.
+# config (a conffile), the man pages (gzip-compressed), the docs and the Debian
+# copyright file (machine-readable format, packaging/debian/copyright).
 include(GNUInstallDirs)
 
 install(FILES ${CMAKE_SOURCE_DIR}/units/maacd.service
         DESTINATION lib/systemd/system)
 install(FILES ${CMAKE_SOURCE_DIR}/units/maacd.conf
         DESTINATION /etc/maacd)
-foreach(page maacd.8 maacctl.1)
-  if(EXISTS ${CMAKE_SOURCE_DIR}/docs/man/${page})
-    string(REGEX REPLACE ".*\\.([0-9])$" "\\1" sect ${page})
-    install(FILES ${CMAKE_SOURCE_DIR}/docs/man/${page}
-            DESTINATION ${CMAKE_INSTALL_MANDIR}/man${sect})
-  endif()
+# a man page for every installed program, gzip-compressed as Debian policy wants
+# (gzip -n: no name or time stamp, so the package is reproducible)
+find_program(GZIP_EXE gzip REQUIRED)
+set(_man_gz)
+foreach(page maacd.8 maacctl.1 maac.1 maac-sim.1)
+  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" sect ${page})
+  set(_gz ${CMAKE_BINARY_DIR}/man/${page}.gz)
+  add_custom_command(OUTPUT ${_gz}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+      COMMAND ${GZIP_EXE} -9 -n -c ${CMAKE_SOURCE_DIR}/docs/man/${page} > ${_gz}
+      DEPENDS ${CMAKE_SOURCE_DIR}/docs/man/${page} VERBATIM)
+  list(APPEND _man_gz ${_gz})
+  install(FILES ${_gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${sect})
 endforeach()
+add_custom_target(manpages ALL DEPENDS ${_man_gz})
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 foreach(doc README.md docs/daemon.md docs/protocol.md docs/checkpoint-format.md docs/training.md)
   if(EXISTS ${CMAKE_SOURCE_DIR}/${doc})
     install(FILES ${CMAKE_SOURCE_DIR}/${doc} DESTINATION ${CMAKE_INSTALL_DOCDIR})
   endif()
 endforeach()
-if(EXISTS ${CMAKE_SOURCE_DIR}/examples/maac_client.py)
-  install(PROGRAMS ${CMAKE_SOURCE_DIR}/examples/maac_client.py
-          DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-endif()
+foreach(ex maac_client.py write_policy.py)
+  if(EXISTS ${CMAKE_SOURCE_DIR}/examples/${ex})
+    install(PROGRAMS ${CMAKE_SOURCE_DIR}/examples/${ex}
+            DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+  endif()
+endforeach()
 
 set(CPACK_PACKAGE_NAME "maacd")
 set(CPACK_PACKAGE_VENDOR "maacd developers")

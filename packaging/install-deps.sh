@@ -16,6 +16,10 @@ PKGS=(
   python3 python3-zmq python3-msgpack   # example client and its test
   rt-tests                              # cyclictest, the floor for the jitter benchmark
 )
+# `install-deps.sh fuzz` (make fuzz): clang and its libFuzzer runtime as well
+if [ "${1:-}" = fuzz ]; then
+  PKGS+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

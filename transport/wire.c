@@ -14,6 +14,7 @@
 //
 // Thread: any. Allocation: none.
 #include "transport/wire.h"
+#include "transport/utf8.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -925,11 +926,15 @@ int wire_encode_action(void* buf, size_t cap, const WireAction* m) {
 }
 
 int wire_encode_error(void* buf, size_t cap, const char* code, const char* msg, int64_t seq) {
+    // error text quotes bad input: send it as valid UTF-8 (utf8.h), within WIRE_MAX_TEXT
+    char c[WIRE_MAX_NAME], t[WIRE_MAX_TEXT];
+    utf8_copy(c, sizeof c, code ? code : "error");
+    utf8_copy(t, sizeof t, msg ? msg : "");
     WireWriter w;
     wire_w_init(&w, buf, cap);
     w_head(&w, seq >= 0 ? 5 : 4, WIRE_MSG_ERROR);
-    w_key(&w, "code"); wire_w_str(&w, code ? code : "error");
-    w_key(&w, "msg"); wire_w_str(&w, msg ? msg : "");
+    w_key(&w, "code"); wire_w_str(&w, c);
+    w_key(&w, "msg"); wire_w_str(&w, t);
     if (seq >= 0) { w_key(&w, "seq"); wire_w_uint(&w, (uint64_t)seq); }
     return wire_w_finish(&w);
 }
