@@ -10,6 +10,7 @@
 
 #include "core/learner.h"
 #include "transport/link.h"
+#include "transport/sockdir.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -42,6 +43,7 @@ static const Entry TABLE[] = {
     E("plant", "stale_ms", T_DOUBLE, stale_ms, 0, 1e6),
     E("plant", "safe_action", T_FLOATS, safe_action, -1e6, 1e6),
     E("plant", "max_msg_bytes", T_LONG, max_msg_bytes, 64, 1 << 24),
+    E("plant", "allow_takeover", T_BOOL, allow_takeover, 0, 1),
     E("control", "cpu", T_INT, cpu, -1, 4095),
     E("control", "priority", T_INT, priority, 0, 99),
     E("control", "lock_memory", T_BOOL, lock_memory, 0, 1),
@@ -58,12 +60,17 @@ static const Entry TABLE[] = {
     E("daemon", "policy_file", T_STR, policy_file, 0, 0),
     E("daemon", "checkpoint_every_s", T_DOUBLE, checkpoint_every_s, 0, 1e9),
     E("daemon", "verbose", T_BOOL, verbose, 0, 1),
+    E("security", "secret_key", T_STR, secret_key, 0, 0),
+    E("security", "allowed_keys", T_STR, allowed_keys, 0, 0),
+    E("security", "fleet_server_key", T_STR, fleet_server_key, 0, 0),
+    E("security", "insecure", T_BOOL, insecure, 0, 1),
+    E("security", "socket_group", T_STR, socket_group, 0, 0),
 };
 #define N_TABLE ((int)(sizeof TABLE / sizeof TABLE[0]))
 
 void config_default(DaemonConfig* c) {
     memset(c, 0, sizeof *c);
-    snprintf(c->plant_endpoint, sizeof c->plant_endpoint, "%s", LINK_DEFAULT_PLANT_ENDPOINT);
+    (void)sockdir_default_endpoint("plant.sock", c->plant_endpoint, sizeof c->plant_endpoint);
     c->plant_mode = PLANT_MODE_LOCKSTEP;
     c->rate_hz = 0;
     c->stale_ms = 0;
@@ -77,8 +84,10 @@ void config_default(DaemonConfig* c) {
     c->learn = 1;
     c->seed = 1;
     c->publish_every = 250;
-    snprintf(c->control_endpoint, sizeof c->control_endpoint, "%s", LINK_DEFAULT_CTL_ENDPOINT);
+    (void)sockdir_default_endpoint("control.sock", c->control_endpoint,
+                                   sizeof c->control_endpoint);
     c->checkpoint_every_s = 0;
+    snprintf(c->socket_group, sizeof c->socket_group, "%s", SOCKDIR_GROUP);
 }
 
 static const Entry* find(const char* section, const char* key) {

@@ -191,6 +191,8 @@ static void add_stats(Maacd* d, Kv* k) {
     kv_uint(k, "swaps_rejected", atomic_load(&d->swaps_rejected));
     kv_uint(k, "ctl_requests", atomic_load(&d->ctl_requests));
     kv_uint(k, "ctl_errors", atomic_load(&d->ctl_errors));
+    kv_uint(k, "auth_accepted", sec_accepted(&d->sec));
+    kv_uint(k, "auth_refused", sec_refused(&d->sec));
     if (c) {
         CtrlStats* st = ctrl_stats(c);
 #define U(name) kv_uint(k, #name, LD(st->name))
@@ -422,7 +424,7 @@ CtlServer* ctl_server_start(Maacd* d, MaacErr* reterr) {
     LinkOpts o;
     link_opts_default(&o);
     o.sndtimeo_ms = 1000;
-    s->sock = link_bind(d->zctx, ZMQ_REP, d->cfg.control_endpoint, &o, reterr);
+    s->sock = sec_bind(&d->cfg, d->zctx, ZMQ_REP, d->cfg.control_endpoint, &o, reterr);
     if (!s->sock) {
         free(s);
         return NULL;

@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "daemon/notify.h"
+#include "daemon/security.h"
 #include "transport/link.h"
 #include "transport/wire.h"
 
@@ -109,12 +110,12 @@ LearnerThread* lt_create(const DaemonConfig* cfg, const LearnerConfig* lc, const
     if (!t->pull) goto fail;
     if (cfg->fleet_bind[0]) {
         o.rcvhwm = 10000;
-        t->fleet_pull = link_bind(zctx, ZMQ_PULL, cfg->fleet_bind, &o, reterr);
+        t->fleet_pull = sec_bind(cfg, zctx, ZMQ_PULL, cfg->fleet_bind, &o, reterr);
         if (!t->fleet_pull) goto fail;
     }
     if (cfg->fleet_connect[0]) {
         o.sndhwm = 10000;
-        t->fleet_push = link_connect(zctx, ZMQ_PUSH, cfg->fleet_connect, &o, reterr);
+        t->fleet_push = sec_connect(cfg, zctx, ZMQ_PUSH, cfg->fleet_connect, &o, reterr);
         if (!t->fleet_push) goto fail;
     }
     atomic_init(&t->stop, 0);

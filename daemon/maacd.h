@@ -13,6 +13,7 @@
 #include "daemon/config.h"
 #include "daemon/ctrl.h"
 #include "daemon/learner_thread.h"
+#include "daemon/security.h"
 #include "daemon/swap.h"
 
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
     _Atomic uint64_t ctl_requests, ctl_errors;   // control-socket requests, bad ones
     char plant_name[64];         // plant served ("" while waiting)
     _Atomic int mem_locked;      // 1 when mlockall succeeded
+    SecKeys sec;                 // CURVE keys and the ZAP handler (cfg.keys points here)
 } Maacd;
 
 #endif
