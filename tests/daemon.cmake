@@ -16,3 +16,5 @@ set_tests_properties(daemon_e2e PROPERTIES TIMEOUT 600 LABELS "e2e")
 add_test(NAME daemon_learn COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py learn
          ${CMAKE_BINARY_DIR})
 set_tests_properties(daemon_learn PROPERTIES TIMEOUT 1800 LABELS "slow;e2e")
+# Plant session ownership: a second plant's hello gets `busy` while the first is live.
+maac_test(test_takeover test_takeover.c LIBS maacd_lib)
