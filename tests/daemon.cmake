@@ -18,3 +18,7 @@ add_test(NAME daemon_learn COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/
 set_tests_properties(daemon_learn PROPERTIES TIMEOUT 1800 LABELS "slow;e2e")
 # Plant session ownership: a second plant's hello gets `busy` while the first is live.
 maac_test(test_takeover test_takeover.c LIBS maacd_lib)
+# Who may talk to maacd: CURVE on tcp, refused keys counted, owned socket directories.
+add_test(NAME daemon_security COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py
+         security ${CMAKE_BINARY_DIR})
+set_tests_properties(daemon_security PROPERTIES TIMEOUT 180 LABELS "e2e")
