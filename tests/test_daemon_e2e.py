@@ -408,6 +408,20 @@ def security():
     check(st is not None and st.get("episodes", 0) >= 1 and st.get("errors") == 0,
           f"CURVE plant round trip: {st.get('episodes') if st else None} episodes; status over CURVE")
     stop(s)
+    # the Python example client with the same keys (python3-zmq's CURVE)
+    example = os.path.join(SRC, "examples", "maac_client.py")
+    if subprocess.run(["/usr/bin/python3", "-c", "import zmq, msgpack"]).returncode == 0:
+        r = subprocess.run(["/usr/bin/python3", example, "ctl", "status", "--endpoint", ctl_ep,
+                            "--key", c_key, "--server-key", s_pub], capture_output=True,
+                           text=True, timeout=60, env=ENV)
+        check(r.returncode == 0 and "ok: True" in r.stdout,
+              f"python example client over CURVE: rc {r.returncode} {r.stderr[-300:]}")
+        r = subprocess.run(["/usr/bin/python3", example, "ctl", "status", "--endpoint", ctl_ep,
+                            "--key", x_key, "--server-key", s_pub, "--timeout-ms", "1000"],
+                           capture_output=True, text=True, timeout=60, env=ENV)
+        check(r.returncode == 2, f"python example client with an unknown key: rc {r.returncode}")
+    else:
+        print("note: /usr/bin/python3 lacks zmq/msgpack: the Python client's CURVE run is skipped")
     check(sctl("stop")[0] == 0, "maacctl stop with the listed key")
     check(stop(p) == 0, "clean exit")
 
