@@ -22,3 +22,9 @@ maac_test(test_takeover test_takeover.c LIBS maacd_lib)
 add_test(NAME daemon_security COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py
          security ${CMAKE_BINARY_DIR})
 set_tests_properties(daemon_security PROPERTIES TIMEOUT 180 LABELS "e2e")
+# The asynchronous learner: ingestion, bounded stop, kill -9 resume, watchdog, parity.
+foreach(mode ingest stop kill9 watchdog parity)
+  add_test(NAME daemon_async_${mode} COMMAND /usr/bin/python3
+           ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_async.py ${mode} ${CMAKE_BINARY_DIR})
+  set_tests_properties(daemon_async_${mode} PROPERTIES TIMEOUT 600 LABELS "e2e")
+endforeach()
