@@ -109,7 +109,7 @@ static uint64_t total_errors(const CtrlStats* st) {
     return LD(st->err_malformed) + LD(st->err_bad_message) + LD(st->err_bad_version) +
            LD(st->err_bad_size) + LD(st->err_nonfinite) + LD(st->err_oversized) +
            LD(st->err_sequence) + LD(st->err_wrong_type) + LD(st->err_not_ready) +
-           LD(st->err_wrong_plant) + LD(st->err_policy);
+           LD(st->err_wrong_plant) + LD(st->err_policy) + LD(st->err_busy);
 }
 
 // full = 0: the status essentials; 1: leave out what add_stats reports in more detail
@@ -202,7 +202,7 @@ static void add_stats(Maacd* d, Kv* k) {
         U(err_malformed); U(err_bad_message); U(err_bad_version); U(err_bad_size);
         U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
         U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
-        U(stale); U(disconnects); U(hellos); U(last_episode_len);
+        U(stale); U(disconnects); U(hellos); U(last_episode_len); U(err_busy); U(takeovers);
         U(eval_episodes); U(busy_notices);
 #undef U
         kv_double(k, "eval_return", atomic_load(&st->eval_return));

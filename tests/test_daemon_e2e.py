@@ -309,7 +309,8 @@ def basic():
 
 
 def refused_at_start(args, what, want):
-    r = subprocess.run([MAACD, "--no-mlock", "--priority", "0", *args], capture_output=True,
+    r = subprocess.run([MAACD, "--no-mlock", "--priority", "0", "--checkpoint-dir",
+                        os.path.join(TMP, "ckpt-refused"), *args], capture_output=True,
                        text=True, timeout=30, env=ENV)
     check(r.returncode != 0 and want in r.stderr, f"{what}: rc {r.returncode}: "
           f"{r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ''}")
@@ -328,7 +329,8 @@ def security():
                      "tcp control socket without keys refused", "insecure = true")
     # ... unless insecure = true says so, and then loudly
     p = start([MAACD, "--no-mlock", "--priority", "0", "--no-learn", "--plant-endpoint",
-               f"tcp://127.0.0.1:{port}", "--control-endpoint", ipc_ctl, "--set",
+               f"tcp://127.0.0.1:{port}", "--control-endpoint", ipc_ctl,
+               "--checkpoint-dir", os.path.join(d, "ckpt-insecure"), "--set",
                "security.insecure=true"], os.path.join(d, "insecure.log"))
     wait_for(ipc_ctl, lambda st: st.get("ok"), 20, "insecure daemon")
     stop(p)
@@ -356,8 +358,11 @@ def security():
     c_key, c_pub = keygen("client")
     x_key, x_pub = keygen("intruder")
     plant_ep, ctl_ep = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    # stale_ms: in lock-step only the plant's session claim uses it; 2 s keeps a busy
+    # machine's scheduling gaps from looking like a silent plant
     p = start([MAACD, "--no-mlock", "--priority", "0", "--no-learn", "--plant", "inverted_pendulum",
                "--plant-endpoint", plant_ep, "--control-endpoint", ctl_ep,
+               "--checkpoint-dir", os.path.join(d, "ckpt"), "--set", "plant.stale_ms=2000",
                "--set", f"security.secret_key={s_key}",
                "--set", "security.allowed_keys=" + allowed_dir("allowed", c_pub)],
               os.path.join(d, "curve.log"))
@@ -408,6 +413,14 @@ def security():
         time.sleep(0.5)
     check(st is not None and st.get("episodes", 0) >= 1 and st.get("errors") == 0,
           f"CURVE plant round trip: {st.get('episodes') if st else None} episodes; status over CURVE")
+    # a second plant (even with a listed key) cannot take the running one's session over
+    r = subprocess.run([SIM, "--plant", "inverted_pendulum", "--endpoint", plant_ep, *keys,
+                        "--episodes", "1", "--timeout-ms", "1000", "--give-up-s", "2"],
+                       capture_output=True, text=True, timeout=60, env=ENV)
+    rc, st = sctl("stats")
+    check(r.returncode == 2 and "busy" in r.stderr and st.get("err_busy", 0) >= 1
+          and st.get("takeovers") == 0 and s.poll() is None,
+          f"second plant's hello refused (busy): maac-sim rc {r.returncode}, err_busy {st.get('err_busy')}")
     stop(s)
     # the Python example client with the same keys (python3-zmq's CURVE)
     example = os.path.join(SRC, "examples", "maac_client.py")
