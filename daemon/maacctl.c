@@ -78,6 +78,15 @@ static int keygen(const char* base) {
     return 0;
 }
 
+// 1 when the monitor saw a failed security handshake (CURVE refused or mismatched).
+static int handshake_failed(void* mon) {
+    int ev, failed = 0;
+    while (mon && link_monitor_read(mon, &ev, NULL, 0) > 0)
+        failed |= ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                  ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    return failed;
+}
+
 int main(int argc, char** argv) {
     const char* ep = getenv("MAACD_CONTROL");
     static char conf_ep[256], def_ep[512];
@@ -163,14 +172,19 @@ int main(int argc, char** argv) {
         zmq_ctx_term(ctx);
         return 3;
     }
+    void* mon = o.curve ? link_monitor_open(ctx, sock, "maacctl", NULL) : NULL;
     size_t cap = 1 << 20;
     unsigned char* rep = malloc(cap);
     int len = rep ? link_request(sock, req, (size_t)n, rep, cap, timeout) : -ENOMEM;
+    int refused = len == -EAGAIN && handshake_failed(mon);
+    link_close(mon);
     link_close(sock);
     zmq_ctx_term(ctx);
     if (len < 0) {
         fprintf(stderr, "maacctl: no answer from %s (%s)\n", ep,
-                len == -EAGAIN ? "timed out; is maacd running?" : strerror(-len));
+                refused ? "CURVE handshake refused: is this key's .pub in the daemon's "
+                          "allowed_keys, and --server-key the daemon's public key?"
+                : len == -EAGAIN ? "timed out; is maacd running?" : strerror(-len));
         free(rep);
         return 3;
     }
