@@ -11,6 +11,7 @@
 #include "core/ckpt.h"
 #include "core/learner.h"
 #include "transport/link.h"
+#include "transport/sockdir.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -43,6 +44,7 @@ static const Entry TABLE[] = {
     E("plant", "stale_ms", T_DOUBLE, stale_ms, 0, 1e6),
     E("plant", "safe_action", T_FLOATS, safe_action, -1e6, 1e6),
     E("plant", "max_msg_bytes", T_LONG, max_msg_bytes, 64, 1 << 24),
+    E("plant", "allow_takeover", T_BOOL, allow_takeover, 0, 1),
     E("control", "cpu", T_INT, cpu, -1, 4095),
     E("control", "priority", T_INT, priority, 0, 99),
     E("control", "lock_memory", T_BOOL, lock_memory, 0, 1),
@@ -67,12 +69,17 @@ static const Entry TABLE[] = {
     E("daemon", "swap_time_fraction", T_DOUBLE, swap_time_fraction, 1e-9, 1),
     E("control", "alarm_safe_share", T_DOUBLE, alarm_safe_share, 0, 1),
     E("control", "alarm_drops", T_LONG, alarm_drops, 0, 1L << 40),
+    E("security", "secret_key", T_STR, secret_key, 0, 0),
+    E("security", "allowed_keys", T_STR, allowed_keys, 0, 0),
+    E("security", "fleet_server_key", T_STR, fleet_server_key, 0, 0),
+    E("security", "insecure", T_BOOL, insecure, 0, 1),
+    E("security", "socket_group", T_STR, socket_group, 0, 0),
 };
 #define N_TABLE ((int)(sizeof TABLE / sizeof TABLE[0]))
 
 void config_default(DaemonConfig* c) {
     memset(c, 0, sizeof *c);
-    snprintf(c->plant_endpoint, sizeof c->plant_endpoint, "%s", LINK_DEFAULT_PLANT_ENDPOINT);
+    (void)sockdir_default_endpoint("plant.sock", c->plant_endpoint, sizeof c->plant_endpoint);
     c->plant_mode = PLANT_MODE_LOCKSTEP;
     c->rate_hz = 0;
     c->stale_ms = 0;
@@ -87,7 +94,8 @@ void config_default(DaemonConfig* c) {
     c->learn = 1;
     c->seed = 1;
     c->publish_every = 250;
-    snprintf(c->control_endpoint, sizeof c->control_endpoint, "%s", LINK_DEFAULT_CTL_ENDPOINT);
+    (void)sockdir_default_endpoint("control.sock", c->control_endpoint,
+                                   sizeof c->control_endpoint);
     c->checkpoint_every_s = 600;
     c->warmup_updates = 2000;
     c->swap_max_bytes = 64L << 20;
@@ -96,6 +104,7 @@ void config_default(DaemonConfig* c) {
     c->swap_time_fraction = 0.25;
     c->alarm_safe_share = 0.2;
     c->alarm_drops = 1000;
+    snprintf(c->socket_group, sizeof c->socket_group, "%s", SOCKDIR_GROUP);
 }
 
 static const Entry* find(const char* section, const char* key) {

@@ -5,8 +5,9 @@
 // (any other [learner] key is a LearnerConfig field, checked with learner_config_set
 // and applied over the plant's defaults when the learner starts),
 // then `--set section.key=value` and the named flags (maacd --help) override them.
-// The defaults let maacd run with no file at all: lock-step, ipc endpoints under
-// /tmp/maacd (link.h LINK_DEFAULT_*), the plant's own control period, learning on.
+// The defaults let maacd run with no file at all: lock-step, ipc endpoints in the
+// default socket directory (transport/sockdir.h: /run/maacd under systemd or as root,
+// else $XDG_RUNTIME_DIR/maacd), the plant's own control period, learning on.
 // Thread: main thread at start-up (the ctl server reads a copy). Allocation: none.
 #ifndef MAAC_DAEMON_CONFIG_H
 #define MAAC_DAEMON_CONFIG_H
@@ -30,6 +31,7 @@ typedef struct {
     int n_safe_action;               // entries in safe_action (0 = all zeros, clamped to bounds)
     float safe_action[CFG_MAX_ACT];  // (n_safe_action) the action served when no valid obs
     long max_msg_bytes;              // larger messages are rejected (oversized)
+    int allow_takeover;              // 1: a second plant's hello replaces a live one
     // [control]
     int cpu;                         // pin the control thread (-1 = no pinning)
     int priority;                    // SCHED_FIFO priority (0 = stay SCHED_OTHER)
@@ -63,6 +65,13 @@ typedef struct {
     // [control] alarms over the last minute (0 = off)
     double alarm_safe_share;         // share of actions that were the safe action
     long alarm_drops;                // transitions dropped + deadline misses
+    // [security] (daemon/security.h, docs/daemon.md "Security")
+    char secret_key[CFG_STR];        // CURVE secret key file of this daemon
+    char allowed_keys[CFG_STR];      // client public keys: a directory of *.pub or a list file
+    char fleet_server_key[CFG_STR];  // public key file of the daemon fleet_connect reaches
+    int insecure;                    // 1: network endpoints without CURVE (loudly)
+    char socket_group[64];           // group given to the ipc sockets (if it exists)
+    const struct SecKeys* keys;      // loaded by maacd at start (NULL: none); not a setting
 } DaemonConfig;
 
 // Fill the defaults.

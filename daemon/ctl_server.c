@@ -120,7 +120,7 @@ static uint64_t total_errors(const CtrlStats* st) {
     return LD(st->err_malformed) + LD(st->err_bad_message) + LD(st->err_bad_version) +
            LD(st->err_bad_size) + LD(st->err_nonfinite) + LD(st->err_oversized) +
            LD(st->err_sequence) + LD(st->err_wrong_type) + LD(st->err_not_ready) +
-           LD(st->err_wrong_plant) + LD(st->err_policy);
+           LD(st->err_wrong_plant) + LD(st->err_policy) + LD(st->err_busy);
 }
 
 // full = 0: the status essentials; 1: leave out what add_stats reports in more detail
@@ -210,6 +210,8 @@ static void add_stats(Maacd* d, Kv* k) {
     kv_bool(k, "alarm_drops_raised", (af & 2) != 0);
     kv_double(k, "alarm_window_safe_share", atomic_load(&d->alarm_safe_share));
     kv_uint(k, "alarm_window_drops", atomic_load(&d->alarm_window_drops));
+    kv_uint(k, "auth_accepted", sec_accepted(&d->sec));
+    kv_uint(k, "auth_refused", sec_refused(&d->sec));
     if (c) {
         CtrlStats* st = ctrl_stats(c);
 #define U(name) kv_uint(k, #name, LD(st->name))
@@ -217,7 +219,7 @@ static void add_stats(Maacd* d, Kv* k) {
         U(err_malformed); U(err_bad_message); U(err_bad_version); U(err_bad_size);
         U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
         U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
-        U(stale); U(disconnects); U(hellos); U(last_episode_len);
+        U(stale); U(disconnects); U(hellos); U(last_episode_len); U(err_busy); U(takeovers);
         U(eval_episodes); U(busy_notices);
 #undef U
         kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
@@ -498,7 +500,7 @@ CtlServer* ctl_server_start(Maacd* d, MaacErr* reterr) {
     LinkOpts o;
     link_opts_default(&o);
     o.sndtimeo_ms = 1000;
-    s->sock = link_bind(d->zctx, ZMQ_REP, d->cfg.control_endpoint, &o, reterr);
+    s->sock = sec_bind(&d->cfg, d->zctx, ZMQ_REP, d->cfg.control_endpoint, &o, reterr);
     if (!s->sock) {
         free(s);
         return NULL;

@@ -39,6 +39,7 @@ struct Ctrl {
     const SimRewardFn* rf;          // for CEM (NULL: no MPC)
     LinkPeer peer;                  // the plant that said hello
     int have_peer;
+    int64_t peer_rx_ns;             // when the plant last sent anything (session ownership)
     // buffers (all preallocated)
     unsigned char* rx;              // (rx_cap) received message
     size_t rx_cap;
@@ -434,9 +435,30 @@ static void on_obs(Ctrl* c, const ServedPolicy* sp, const LinkPeer* from, const 
     }
 }
 
-static void on_hello(Ctrl* c, const LinkPeer* from, const WireHello* h) {
+// A hello from a peer other than the live plant: refuse it (busy) while the plant
+// has been heard from within the stale time, unless takeover is allowed. 1 refused.
+static int refuse_takeover(Ctrl* c, const LinkPeer* from, int64_t now) {
+    if (!c->have_peer || link_peer_equal(from, &c->peer) || now - c->peer_rx_ns > c->stale_ns)
+        return 0;
+    uint64_t tick = atomic_load_explicit(&c->st.ticks, RLX);
+    if (c->cfg.allow_takeover) {
+        inc(&c->st.takeovers);
+        rt_ring_push(&c->st.events, tick, CTRL_EV_BUSY, 1, 0);
+        return 0;
+    }
+    inc(&c->st.err_busy);
+    rt_ring_push(&c->st.events, tick, CTRL_EV_BUSY, 0, 0);
+    char text[128];
+    snprintf(text, sizeof text, "another plant holds the session (heard %.0f ms ago); "
+             "try again later", (double)(now - c->peer_rx_ns) * 1e-6);
+    reply_error(c, from, "busy", text, -1);
+    return 1;
+}
+
+static void on_hello(Ctrl* c, const LinkPeer* from, const WireHello* h, int64_t now) {
     char text[WIRE_MAX_TEXT];
     const char* code = NULL;
+    if (refuse_takeover(c, from, now)) return;
     if (h->obs_dim != c->S || h->act_dim != c->A) {
         code = "bad_size";
         snprintf(text, sizeof text, "this daemon runs %s with obs %d / action %d, got %d / %d",
@@ -456,6 +478,7 @@ static void on_hello(Ctrl* c, const LinkPeer* from, const WireHello* h) {
     if (c->have_peer && c->in_episode) inc(&c->st.disconnects);   // replaced mid-episode
     c->peer = *from;
     c->have_peer = 1;
+    c->peer_rx_ns = now;
     c->have_seq = 0;
     c->have_prev = 0;
     c->in_episode = 0;
@@ -476,6 +499,7 @@ static void on_message(Ctrl* c, const ServedPolicy* sp, const LinkPeer* from, in
                        int64_t now) {
     MaacErr err;
     err.msg[0] = 0;
+    if (c->have_peer && link_peer_equal(from, &c->peer)) c->peer_rx_ns = now;
     int r = wire_decode(c->rx, (size_t)len, c->S, c->A, c->msg, &err);
     if (r < 0) {
         switch (r) {
@@ -499,7 +523,7 @@ static void on_message(Ctrl* c, const ServedPolicy* sp, const LinkPeer* from, in
     }
     switch (c->msg->type) {
     case WIRE_MSG_OBS: on_obs(c, sp, from, &c->msg->u.obs, now); break;
-    case WIRE_MSG_HELLO: on_hello(c, from, &c->msg->u.hello); break;
+    case WIRE_MSG_HELLO: on_hello(c, from, &c->msg->u.hello, now); break;
     case WIRE_MSG_BYE:
         if (c->have_peer && link_peer_equal(from, &c->peer)) {
             int mid = c->in_episode;
@@ -543,6 +567,8 @@ int ctrl_flush(Ctrl* c) {
     c->held = 0;
     if (c->held_len > 0) {
         send_to(c, &c->held_peer, c->held_act, c->held_len);
+        // the plant waited on us, not the other way round: its silence starts now
+        if (c->have_peer && link_peer_equal(&c->held_peer, &c->peer)) c->peer_rx_ns = rt_now_ns();
         inc(&c->st.actions_out);
         inc(&c->st.ticks);
         c->held_len = 0;
@@ -564,6 +590,7 @@ int ctrl_step(Ctrl* c, int64_t now_ns) {
     }
     long rq = atomic_exchange_explicit(&c->random_steps_req, -1, RLX);
     if (rq >= 0) c->random_left = rq;
+    if (c->have_peer && !c->peer_rx_ns) c->peer_rx_ns = now_ns;   // first tick: the hello's plant
     if (c->held && ctrl_flush(c)) return 0;   // the learner pipe is still full
     for (int i = 0; i < MAX_MSGS_PER_TICK; i++) {
         LinkPeer from;
@@ -803,6 +830,11 @@ void ctrl_drain_events(Ctrl* c) {
         case CTRL_EV_HELLO:
             if (e.arg) ratelog_log(&rl_hello, LOG_LV_WARNING, "plant: hello rejected (wrong plant or sizes)");
             else maacd_log(LOG_LV_NOTICE, "plant connected (%s)", c->plant.name);
+            break;
+        case CTRL_EV_BUSY:
+            if (e.arg) maacd_log(LOG_LV_WARNING, "plant: a second plant took the session over "
+                                 "(plant.allow_takeover)");
+            else maacd_log(LOG_LV_WARNING, "plant: hello from a second plant refused (busy)");
             break;
         case CTRL_EV_BYE:
             maacd_log(e.arg ? LOG_LV_WARNING : LOG_LV_NOTICE, "plant disconnected%s",

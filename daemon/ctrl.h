@@ -88,6 +88,7 @@ enum {
     CTRL_EV_OVERRUN,        // arg = periods skipped
     CTRL_EV_STALE,          // realtime: stale observation, safe action served
     CTRL_EV_EVAL_EPISODE,   // as CTRL_EV_EPISODE, for a deterministic evaluation episode
+    CTRL_EV_BUSY,           // a second plant's hello refused (arg 0) / taking over (arg 1)
 };
 // EPISODE / EVAL_EPISODE events carry the env steps in RtEvent.tick.
 
@@ -108,6 +109,8 @@ typedef struct {
     _Atomic uint64_t err_send, err_policy, stale, err_not_ready, err_wrong_plant;
     _Atomic uint64_t disconnects;        // plants that left mid-episode
     _Atomic uint64_t hellos;             // hellos accepted
+    _Atomic uint64_t err_busy;           // hellos refused: another plant holds the session
+    _Atomic uint64_t takeovers;          // hellos that replaced a live plant (allow_takeover)
     _Atomic uint64_t episodes;           // finished episodes
     _Atomic uint64_t env_steps;          // transitions seen (incl. dropped)
     _Atomic double last_return;          // return of the last finished episode

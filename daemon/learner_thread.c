@@ -23,6 +23,7 @@
 #include "daemon/notify.h"
 #include "daemon/rt.h"
 #include "daemon/saver.h"
+#include "daemon/security.h"
 #include "transport/link.h"
 #include "transport/wire.h"
 
@@ -114,12 +115,12 @@ static int bind_sockets(LearnerThread* t, const DaemonConfig* cfg, MaacErr* rete
     if (!t->pull) return -EINVAL;
     if (cfg->fleet_bind[0]) {
         o.rcvhwm = 100000;
-        t->fleet_pull = link_bind(t->zctx, ZMQ_PULL, cfg->fleet_bind, &o, reterr);
+        t->fleet_pull = sec_bind(cfg, t->zctx, ZMQ_PULL, cfg->fleet_bind, &o, reterr);
         if (!t->fleet_pull) return -EINVAL;
     }
     if (cfg->fleet_connect[0]) {
         o.sndhwm = 100000;
-        t->fleet_push = link_connect(t->zctx, ZMQ_PUSH, cfg->fleet_connect, &o, reterr);
+        t->fleet_push = sec_connect(cfg, t->zctx, ZMQ_PUSH, cfg->fleet_connect, &o, reterr);
         if (!t->fleet_push) return -EINVAL;
     }
     return 0;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // maacctl.c -- command-line client of maacd's control socket.
 //
-//   maacctl [-e ENDPOINT] [-t TIMEOUT_MS] [--json] COMMAND [ARG]
+//   maacctl [-e ENDPOINT] [-t TIMEOUT_MS] [--json] [--key F --server-key F | --insecure]
+//           COMMAND [ARG]
 //   COMMAND: status | stats | swap POLICY_FILE | save [DIR] | pause | resume |
-//            mode policy|mpc | stop
+//            mode policy|mpc | stop | keygen NAME (local: writes NAME.key, NAME.pub)
 // Sends one WIRE_MSG_CTL request (ZMQ_REQ) and prints the reply: "key: value" lines,
 // or the reply as one JSON object with --json (what scripts and tests parse).
 // Exit status: 0 ok, 1 the daemon refused (reason on stderr), 2 usage, 3 no answer.
@@ -16,7 +17,9 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "transport/curve.h"
 #include "transport/link.h"
+#include "transport/sockdir.h"
 #include "transport/wire.h"
 
 static int conf_endpoint(void* user, const char* section, const char* key, const char* value) {
@@ -26,8 +29,11 @@ static int conf_endpoint(void* user, const char* section, const char* key, const
 }
 
 static void usage(void) {
+    char def[512];
+    if (sockdir_default_endpoint("control.sock", def, sizeof def) < 0) def[0] = 0;
     fprintf(stderr,
-            "usage: maacctl [-e ENDPOINT] [-t TIMEOUT_MS] [--json] COMMAND [ARG]\n"
+            "usage: maacctl [-e ENDPOINT] [-t TIMEOUT_MS] [--json]\n"
+            "               [--key CLIENT.key --server-key SERVER.pub | --insecure] COMMAND [ARG]\n"
             "commands:\n"
             "  status              state, policy version, ticks, misses, episodes, returns, jitter\n"
             "  stats               every counter, jitter/compute histograms, learner progress\n"
@@ -36,10 +42,13 @@ static void usage(void) {
             "  pause | resume      learning\n"
             "  mode policy|mpc     how actions are computed\n"
             "  stop                shut the daemon down\n"
+            "  keygen NAME         write a CURVE key pair: NAME.key (secret, 0600), NAME.pub\n"
             "-t: reply timeout in ms (5000)\n"
+            "--key, --server-key: CURVE for a tcp endpoint (default $MAACD_KEY,\n"
+            "  $MAACD_SERVER_KEY); --insecure: talk to a tcp endpoint without CURVE\n"
             "default endpoint: $MAACD_CONTROL, else [daemon] control_endpoint of\n"
             "/etc/maacd/maacd.conf, else %s\n",
-            LINK_DEFAULT_CTL_ENDPOINT);
+            def);
 }
 
 static void print_obj(const msgpack_object* o) {
@@ -55,16 +64,45 @@ static void print_obj(const msgpack_object* o) {
     }
 }
 
+// keygen NAME: a fresh CURVE key pair (transport/curve.h), never replacing a file.
+static int keygen(const char* base) {
+    char pub[CURVE_Z85_LEN + 1];
+    MaacErr err;
+    err.msg[0] = 0;
+    if (curve_keygen(base, pub, &err) < 0) {
+        fprintf(stderr, "maacctl: keygen: %s\n", err.msg);
+        return 1;
+    }
+    printf("secret key: %s.key (mode 0600: give it only to the program it identifies)\n"
+           "public key: %s.pub  %s\n", base, base, pub);
+    return 0;
+}
+
+// 1 when the monitor saw a failed security handshake (CURVE refused or mismatched).
+static int handshake_failed(void* mon) {
+    int ev, failed = 0;
+    while (mon && link_monitor_read(mon, &ev, NULL, 0) > 0)
+        failed |= ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                  ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    return failed;
+}
+
 int main(int argc, char** argv) {
     const char* ep = getenv("MAACD_CONTROL");
-    static char conf_ep[256];
+    static char conf_ep[256], def_ep[512];
     if ((!ep || !ep[0]) && ini_parse("/etc/maacd/maacd.conf", conf_endpoint, conf_ep) >= 0 &&
         conf_ep[0])
         ep = conf_ep;   // the packaged daemon's socket
-    if (!ep || !ep[0]) ep = LINK_DEFAULT_CTL_ENDPOINT;
-    int timeout = -1, json = 0, i = 1;   // -1: the command's default below
+    if ((!ep || !ep[0]) && sockdir_default_endpoint("control.sock", def_ep, sizeof def_ep) == 0)
+        ep = def_ep;    // the daemon's own default (transport/sockdir.h)
+    const char* key = getenv("MAACD_KEY");
+    const char* server_key = getenv("MAACD_SERVER_KEY");
+    int timeout = -1, json = 0, insecure = 0, i = 1;   // -1: the command's default below
     for (; i < argc && argv[i][0] == '-'; i++) {
         if ((!strcmp(argv[i], "-e") || !strcmp(argv[i], "--endpoint")) && i + 1 < argc) ep = argv[++i];
+        else if (!strcmp(argv[i], "--key") && i + 1 < argc) key = argv[++i];
+        else if (!strcmp(argv[i], "--server-key") && i + 1 < argc) server_key = argv[++i];
+        else if (!strcmp(argv[i], "--insecure")) insecure = 1;
         else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--timeout")) && i + 1 < argc)
             timeout = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json")) json = 1;
@@ -82,6 +120,13 @@ int main(int argc, char** argv) {
     }
     const char* cmd = argv[i];
     const char* arg = i + 1 < argc ? argv[i + 1] : "";
+    if (!strcmp(cmd, "keygen")) {
+        if (!arg[0]) {
+            usage();
+            return 2;
+        }
+        return keygen(arg);
+    }
     // every command answers at once (save within ~2 s: the learner state is encoded at
     // the learner's next safe point and written in the background)
     if (timeout < 0) timeout = 5000;
@@ -108,26 +153,38 @@ int main(int argc, char** argv) {
         fprintf(stderr, "maacctl: argument too long\n");
         return 2;
     }
-    void* ctx = zmq_ctx_new();
     MaacErr err;
     err.msg[0] = 0;
+    LinkCurve curve;
+    int rc = curve_client_setup(ep, key, server_key, insecure, &curve, &err);
+    if (rc < 0) {
+        fprintf(stderr, "maacctl: %s\n", err.msg);
+        return 2;
+    }
+    void* ctx = zmq_ctx_new();
     LinkOpts o;
     link_opts_default(&o);
     o.max_msg_bytes = -1;
+    o.curve = rc ? &curve : NULL;
     void* sock = link_connect(ctx, ZMQ_REQ, ep, &o, &err);
     if (!sock) {
         fprintf(stderr, "maacctl: %s\n", err.msg);
         zmq_ctx_term(ctx);
         return 3;
     }
+    void* mon = o.curve ? link_monitor_open(ctx, sock, "maacctl", NULL) : NULL;
     size_t cap = 1 << 20;
     unsigned char* rep = malloc(cap);
     int len = rep ? link_request(sock, req, (size_t)n, rep, cap, timeout) : -ENOMEM;
+    int refused = len == -EAGAIN && handshake_failed(mon);
+    link_close(mon);
     link_close(sock);
     zmq_ctx_term(ctx);
     if (len < 0) {
         fprintf(stderr, "maacctl: no answer from %s (%s)\n", ep,
-                len == -EAGAIN ? "timed out; is maacd running?" : strerror(-len));
+                refused ? "CURVE handshake refused: is this key's .pub in the daemon's "
+                          "allowed_keys, and --server-key the daemon's public key?"
+                : len == -EAGAIN ? "timed out; is maacd running?" : strerror(-len));
         free(rep);
         return 3;
     }

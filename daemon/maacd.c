@@ -374,6 +374,10 @@ int main(int argc, char** argv) {
         config_usage(argv[0]);
         return 0;
     }
+    if (sec_check_config(&d->cfg, &err) < 0) {   // before anything listens
+        fprintf(stderr, "maacd: %s\n", err.msg);
+        return 2;
+    }
     notify_init(d->cfg.verbose);
     log_blas_core();
     d->start_ns = rt_now_ns();
@@ -404,6 +408,11 @@ int main(int argc, char** argv) {
         maacd_log(LOG_LV_ERR, "cannot create the ZeroMQ context");
         return 1;
     }
+    if (sec_start(&d->sec, &d->cfg, d->zctx, &err) < 0) {
+        maacd_log(LOG_LV_ERR, "security: %s", err.msg);
+        goto out;
+    }
+    d->cfg.keys = &d->sec;
     ctl = ctl_server_start(d, &err);
     if (!ctl) {
         maacd_log(LOG_LV_ERR, "control socket: %s", err.msg);
@@ -415,7 +424,7 @@ int main(int argc, char** argv) {
     // loop itself so an oversized message gets an error reply and a count
     o.max_msg_bytes = WIRE_MAX_MSG;
     o.sndhwm = 1000;
-    plant_sock = link_bind(d->zctx, ZMQ_ROUTER, d->cfg.plant_endpoint, &o, &err);
+    plant_sock = sec_bind(&d->cfg, d->zctx, ZMQ_ROUTER, d->cfg.plant_endpoint, &o, &err);
     if (!plant_sock) {
         maacd_log(LOG_LV_ERR, "plant socket: %s", err.msg);
         goto out;
@@ -521,6 +530,7 @@ out:
     ctrl_free(c);
     link_close(plant_sock);
     swap_done(&d->slot);
+    sec_stop(&d->sec);
     zmq_ctx_term(d->zctx);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "daemon/config.h"
 #include "daemon/ctrl.h"
 #include "daemon/learner_thread.h"
+#include "daemon/security.h"
 #include "daemon/swap.h"
 
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
     _Atomic double alarm_safe_share;      // safe-action share over the last minute
     _Atomic uint64_t alarm_window_drops;  // drops + misses over the last minute
     char alarm_text[160];        // what is raised ("" = nothing; main thread only)
+    SecKeys sec;                 // CURVE keys and the ZAP handler (cfg.keys points here)
 } Maacd;
 
 // Exit status when the final checkpoint could not be written (maacd(8)).

@@ -17,15 +17,24 @@ Two uses:
 
 Examples:
   /usr/bin/python3 examples/maac_client.py plant --episodes 3
-  /usr/bin/python3 examples/maac_client.py plant --endpoint tcp://127.0.0.1:5555
+  /usr/bin/python3 examples/maac_client.py plant --endpoint tcp://robot:5555 \
+      --key arm1.key --server-key maacd.pub     # CURVE (keys from `maacctl keygen`)
   /usr/bin/python3 examples/maac_client.py ctl status
   /usr/bin/python3 examples/maac_client.py ctl swap /var/lib/maacd/policy.msgpack
+
+A tcp endpoint needs CURVE keys (--key CLIENT.key --server-key SERVER.pub, or
+$MAACD_KEY / $MAACD_SERVER_KEY) unless --insecure; ipc endpoints need none. The
+default endpoints are the daemon's (docs/daemon.md "Security"): $MAACD_PLANT /
+$MAACD_CONTROL, else the socket directory $RUNTIME_DIRECTORY, /run/maacd as root,
+$XDG_RUNTIME_DIR/maacd, or /tmp/maacd-UID.
 
 Exit status: 0 success, 1 a check failed or the daemon rejected us, 2 no daemon.
 """
 import argparse
 import math
+import os
 import random
+import re
 import sys
 import time
 
@@ -33,8 +42,57 @@ import msgpack
 import zmq
 
 V = 1
-PLANT_ENDPOINT = "ipc:///tmp/maacd/plant.sock"
-CONTROL_ENDPOINT = "ipc:///tmp/maacd/control.sock"
+
+
+def socket_dir():
+    """The daemon's default ipc socket directory (transport/sockdir.h)."""
+    rd = os.environ.get("RUNTIME_DIRECTORY", "")
+    if rd.startswith("/"):
+        return rd.split(":")[0]
+    if os.geteuid() == 0:
+        return "/run/maacd"
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    if xdg.startswith("/"):
+        return xdg + "/maacd"
+    return "/tmp/maacd-%d" % os.geteuid()
+
+
+PLANT_ENDPOINT = os.environ.get("MAACD_PLANT") or "ipc://%s/plant.sock" % socket_dir()
+CONTROL_ENDPOINT = os.environ.get("MAACD_CONTROL") or "ipc://%s/control.sock" % socket_dir()
+
+
+def read_key(path, name):
+    """The Z85 key in a key file from `maacctl keygen` (or a zcert file's `name`)."""
+    text = open(path).read()
+    m = re.search(r'^\s*%s\s*=\s*"([^"]{40})"' % name, text, re.M)
+    if m:
+        return m.group(1).encode()
+    for line in text.splitlines():
+        tok = line.split()
+        if tok and not tok[0].startswith("#") and len(tok[0]) == 40:
+            return tok[0].encode()
+    raise ValueError("%s: no Z85 key in it" % path)
+
+
+def is_network(endpoint):
+    return not (endpoint.startswith("inproc://") or
+                (endpoint.startswith("ipc://") and not endpoint.startswith("ipc://@")))
+
+
+def connect(sock, endpoint, args):
+    """Connect sock, as a CURVE client when the endpoint is on the network."""
+    if is_network(endpoint):
+        key = args.key or os.environ.get("MAACD_KEY")
+        server_key = args.server_key or os.environ.get("MAACD_SERVER_KEY")
+        if key and server_key:
+            secret = read_key(key, "secret-key")
+            sock.curve_secretkey = secret
+            sock.curve_publickey = zmq.curve_public(secret)
+            sock.curve_serverkey = read_key(server_key, "public-key")
+        elif not args.insecure:
+            raise SystemExit("maac_client: %s is a network endpoint: give --key CLIENT.key and "
+                             "--server-key SERVER.pub (CURVE), or --insecure" % endpoint)
+    sock.connect(endpoint)
 
 
 def pack(msg):
@@ -89,13 +147,13 @@ class DaemonError(Exception):
 class PlantClient:
     """One plant session on a DEALER socket (docs/protocol.md sections 3-5)."""
 
-    def __init__(self, ctx, endpoint, plant, timeout_ms=5000, verbose=True):
+    def __init__(self, ctx, endpoint, plant, timeout_ms=5000, verbose=True, args=None):
         self.plant = plant
         self.timeout_ms = timeout_ms
         self.verbose = verbose
         self.sock = ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 200)
-        self.sock.connect(endpoint)
+        connect(self.sock, endpoint, args)
         self.seq = 0
         self.mode = "lockstep"
         self.rate_hz = 1.0 / plant.dt
@@ -285,7 +343,8 @@ class PlantClient:
 def run_plant(args):
     ctx = zmq.Context()
     plant = Pendulum(max_steps=args.max_steps)
-    cli = PlantClient(ctx, args.endpoint, plant, args.timeout_ms, verbose=not args.quiet)
+    cli = PlantClient(ctx, args.endpoint, plant, args.timeout_ms, verbose=not args.quiet,
+                      args=args)
     status = 0
     try:
         welcome = cli.hello()
@@ -322,7 +381,7 @@ def run_ctl(args):
     ctx = zmq.Context()
     sock = ctx.socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(args.endpoint)
+    connect(sock, args.endpoint, args)
     req = {"v": V, "type": "ctl", "cmd": args.cmd}
     if args.arg is not None:
         req["arg"] = args.arg
@@ -360,6 +419,10 @@ def main(argv):
     cp.add_argument("arg", nargs="?")
     cp.add_argument("--endpoint", default=CONTROL_ENDPOINT)
     cp.add_argument("--timeout-ms", type=int, default=5000)
+    for p in (pp, cp):
+        p.add_argument("--key", help="CURVE client secret key file (tcp endpoints)")
+        p.add_argument("--server-key", help="the daemon's CURVE public key file")
+        p.add_argument("--insecure", action="store_true", help="tcp without CURVE")
     args = ap.parse_args(argv)
     if args.what == "ctl":
         return run_ctl(args)

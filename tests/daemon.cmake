@@ -16,6 +16,12 @@ set_tests_properties(daemon_e2e PROPERTIES TIMEOUT 600 LABELS "e2e")
 add_test(NAME daemon_learn COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py learn
          ${CMAKE_BINARY_DIR})
 set_tests_properties(daemon_learn PROPERTIES TIMEOUT 1800 LABELS "slow;e2e")
+# Plant session ownership: a second plant's hello gets `busy` while the first is live.
+maac_test(test_takeover test_takeover.c LIBS maacd_lib)
+# Who may talk to maacd: CURVE on tcp, refused keys counted, owned socket directories.
+add_test(NAME daemon_security COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py
+         security ${CMAKE_BINARY_DIR})
+set_tests_properties(daemon_security PROPERTIES TIMEOUT 180 LABELS "e2e")
 # The asynchronous learner: ingestion, bounded stop, kill -9 resume, watchdog, parity.
 foreach(mode ingest stop kill9 watchdog parity)
   add_test(NAME daemon_async_${mode} COMMAND /usr/bin/python3

@@ -23,3 +23,5 @@ if(MAAC_PY_ZMQ_RC EQUAL 0 AND TARGET maacd)
                    ${CMAKE_SOURCE_DIR}/examples/maac_client.py)
   set_tests_properties(test_client_py_maacd PROPERTIES TIMEOUT 180)
 endif()
+# CURVE keys, the ZAP handler and the ipc socket directory (attacks that must fail).
+maac_test(test_curve test_curve.c LIBS maac_transport TIMEOUT 60)

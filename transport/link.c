@@ -54,6 +54,21 @@ int link_endpoint_prepare(const char* endpoint, MaacErr* reterr) {
 
 static int set_int(void* s, int opt, int v) { return zmq_setsockopt(s, opt, &v, sizeof v); }
 
+// CURVE options go before bind/connect (they apply to the connections that follow).
+static int set_curve(void* s, const LinkCurve* c) {
+    if (!c) return 0;
+    if (c->server) {
+        int rc = set_int(s, ZMQ_CURVE_SERVER, 1);
+        if (rc == 0) rc = zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret_key, 41);
+        if (rc == 0) rc = zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "maacd", 5);
+        return rc;
+    }
+    int rc = zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, c->server_key, 41);
+    if (rc == 0) rc = zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, c->public_key, 41);
+    if (rc == 0) rc = zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, c->secret_key, 41);
+    return rc;
+}
+
 static void* make_socket(void* ctx, int type, const LinkOpts* opts, MaacErr* reterr) {
     LinkOpts def;
     if (!opts) {
@@ -79,6 +94,7 @@ static void* make_socket(void* ctx, int type, const LinkOpts* opts, MaacErr* ret
     if (rc == 0 && type == ZMQ_ROUTER) rc = set_int(s, ZMQ_ROUTER_MANDATORY, 1);
     if (rc == 0 && type == ZMQ_REQ) rc = set_int(s, ZMQ_REQ_RELAXED, 1);
     if (rc == 0 && type == ZMQ_REQ) rc = set_int(s, ZMQ_REQ_CORRELATE, 1);
+    if (rc == 0) rc = set_curve(s, opts->curve);
     if (rc < 0) {
         int e = zmq_errno();
         maac_err(reterr, -e, "zmq_setsockopt: %s", zmq_strerror(e));

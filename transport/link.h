@@ -7,11 +7,11 @@
 // buffers, and the ROUTER envelope for the plant link.
 //
 // Sockets (docs/protocol.md has the full picture):
-//   plant link   daemon binds ZMQ_ROUTER (LINK_DEFAULT_PLANT_ENDPOINT); a plant connects
+//   plant link   daemon binds ZMQ_ROUTER (default: sockdir.h); a plant connects
 //                ZMQ_DEALER (any mode) or ZMQ_REQ (lock-step only). One msgpack frame
 //                per message; a REQ client's empty delimiter frame is kept in the
 //                LinkPeer and echoed back so REQ works too.
-//   control      daemon binds ZMQ_REP (LINK_DEFAULT_CTL_ENDPOINT); maacctl connects ZMQ_REQ.
+//   control      daemon binds ZMQ_REP (default: sockdir.h); maacctl connects ZMQ_REQ.
 //   transitions  learner binds ZMQ_PULL ("inproc://maacd-learner", and tcp for a fleet);
 //                the control thread / fleet daemons connect ZMQ_PUSH.
 //
@@ -30,14 +30,22 @@
 
 #include "core/err.h"
 
-#define LINK_DEFAULT_PLANT_ENDPOINT "ipc:///tmp/maacd/plant.sock"
-#define LINK_DEFAULT_CTL_ENDPOINT "ipc:///tmp/maacd/control.sock"
 #define LINK_LEARNER_INPROC "inproc://maacd-learner"
 #define LINK_MAX_ID 256                 // ZeroMQ routing ids are at most 255 bytes
 // Transport-level cap (ZMQ_MAXMSGSIZE): ZeroMQ drops the connection of a peer that
 // sends more. Below it, a message longer than the receiver's buffer (the daemon's
 // configured max_msg_bytes) is received, consumed and answered "oversized".
 #define LINK_HARD_MAX_MSG (1 << 20)
+
+// CURVE settings of one socket (keys as 40-character Z85 text; transport/curve.h
+// loads them). server = 1: a CURVE server (secret_key; ZAP domain "maacd"); 0: a
+// client (its public_key + secret_key and the server's server_key).
+typedef struct {
+    int server;
+    char public_key[41];
+    char secret_key[41];
+    char server_key[41];
+} LinkCurve;
 
 typedef struct {
     int64_t max_msg_bytes;   // ZMQ_MAXMSGSIZE (-1 = unlimited); peers sending more are
@@ -48,6 +56,7 @@ typedef struct {
     int sndhwm, rcvhwm;      // high-water marks (0 = ZeroMQ default 1000)
     int immediate;           // ZMQ_IMMEDIATE: queue only to completed connections
     int reconnect_ivl_ms;    // ZMQ_RECONNECT_IVL (0 = default 100 ms)
+    const LinkCurve* curve;  // CURVE role and keys (NULL = no security mechanism)
 } LinkOpts;
 
 #define LINK_MAX_ENV 16                 // extra envelope frame (ZMQ_REQ_CORRELATE's request id)
@@ -65,7 +74,8 @@ typedef struct {
 } LinkPeer;
 
 //---- sockets ---------------------------------------------------------------------
-// Defaults: max_msg_bytes LINK_HARD_MAX_MSG, timeouts -1, linger 0, hwm 0, immediate 0.
+// Defaults: max_msg_bytes LINK_HARD_MAX_MSG, timeouts -1, linger 0, hwm 0, immediate 0,
+// no CURVE.
 void link_opts_default(LinkOpts* o);
 // Make the directory of an ipc:// endpoint (mkdir -p, mode 0755); a no-op for other
 // transports. 0 or -errno with reterr.

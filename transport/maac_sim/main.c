@@ -14,10 +14,15 @@
 // If the daemon stops answering for --timeout-ms, or answers "not_ready" (it was
 // restarted and does not know us), maac-sim closes the socket, reconnects (a fresh
 // identity), says hello again and restarts the episode; it never exits because the
-// daemon went away (unless --give-up-s passes).
+// daemon went away (unless --give-up-s passes). A "busy" answer (another plant holds
+// the daemon's session) is retried once a second.
+// A tcp endpoint needs CURVE keys (--key, --server-key; transport/curve.h) or
+// --insecure. The default endpoint is the daemon's: $MAACD_PLANT, else [plant]
+// endpoint of /etc/maacd/maacd.conf, else the default socket directory (sockdir.h).
 // Thread: single-threaded. Allocation: start-up only.
 #include <errno.h>
 #include <getopt.h>
+#include <ini.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,7 +33,9 @@
 #include <zmq.h>
 
 #include "sim/sim.h"
+#include "transport/curve.h"
 #include "transport/link.h"
+#include "transport/sockdir.h"
 #include "transport/wire.h"
 
 typedef enum { MODE_AUTO = -1, MODE_LOCKSTEP = WIRE_MODE_LOCKSTEP, MODE_REALTIME = WIRE_MODE_REALTIME } Mode;
@@ -44,6 +51,9 @@ typedef struct {
     double give_up_s;       // total time without any daemon (0 = never)
     long max_steps;         // cap on episode length (0 = the plant's)
     int quiet;
+    const char* key;        // CURVE client secret key file (tcp)
+    const char* server_key; // the daemon's CURVE public key file (tcp)
+    int insecure;           // tcp without CURVE
 } Opts;
 
 typedef struct {
@@ -62,11 +72,27 @@ static int64_t now_ns(int clk) {
     return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
+static int conf_endpoint(void* user, const char* section, const char* key, const char* value) {
+    if (!strcmp(section, "plant") && !strcmp(key, "endpoint")) snprintf(user, 256, "%s", value);
+    return 1;
+}
+
+// $MAACD_PLANT, else /etc/maacd/maacd.conf's [plant] endpoint, else the default directory.
+static const char* default_endpoint(void) {
+    static char ep[512];
+    const char* env = getenv("MAACD_PLANT");
+    if (env && env[0]) return env;
+    if (ini_parse("/etc/maacd/maacd.conf", conf_endpoint, ep) >= 0 && ep[0]) return ep;
+    if (sockdir_default_endpoint("plant.sock", ep, sizeof ep) < 0) ep[0] = 0;
+    return ep;
+}
+
 static void usage(const char* argv0) {
     fprintf(stderr,
             "usage: %s [--plant NAME] [--endpoint EP] [--mode auto|lockstep|realtime]\n"
             "          [--episodes N] [--seed S] [--rate HZ] [--timeout-ms MS]\n"
             "          [--give-up-s S] [--max-steps N] [--quiet]\n"
+            "          [--key CLIENT.key --server-key SERVER.pub | --insecure]\n"
             "  --plant      plant to simulate (default double_integrator):",
             argv0);
     for (const char* const* n = sim_plant_names(); *n; n++) fprintf(stderr, " %s", *n);
@@ -78,8 +104,11 @@ static void usage(const char* argv0) {
             "  --rate       realtime stepping rate in Hz (default 1/dt of the plant)\n"
             "  --timeout-ms daemon silent this long: reconnect (default 5000)\n"
             "  --give-up-s  exit with status 2 after this long without a daemon (default 0: never)\n"
-            "  --max-steps  truncate episodes after N steps (default: the plant's limit)\n",
-            LINK_DEFAULT_PLANT_ENDPOINT);
+            "  --max-steps  truncate episodes after N steps (default: the plant's limit)\n"
+            "  --key        CURVE client secret key for a tcp endpoint (default $MAACD_KEY)\n"
+            "  --server-key the daemon's CURVE public key (default $MAACD_SERVER_KEY)\n"
+            "  --insecure   talk to a tcp endpoint without CURVE\n",
+            default_endpoint());
 }
 
 static int parse_args(Opts* o, int argc, char** argv) {
@@ -89,9 +118,12 @@ static int parse_args(Opts* o, int argc, char** argv) {
         {"seed", required_argument, 0, 's'},     {"rate", required_argument, 0, 'r'},
         {"timeout-ms", required_argument, 0, 't'}, {"give-up-s", required_argument, 0, 'g'},
         {"max-steps", required_argument, 0, 'x'}, {"quiet", no_argument, 0, 'q'},
+        {"key", required_argument, 0, 'k'},      {"server-key", required_argument, 0, 'K'},
+        {"insecure", no_argument, 0, 'I'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
-    *o = (Opts){.plant = "double_integrator", .endpoint = LINK_DEFAULT_PLANT_ENDPOINT,
-                .mode = MODE_AUTO, .episodes = 1, .timeout_ms = 5000};
+    *o = (Opts){.plant = "double_integrator", .endpoint = default_endpoint(),
+                .mode = MODE_AUTO, .episodes = 1, .timeout_ms = 5000,
+                .key = getenv("MAACD_KEY"), .server_key = getenv("MAACD_SERVER_KEY")};
     int c;
     char* end;
     while ((c = getopt_long(argc, argv, "p:e:m:n:s:r:t:g:x:qh", lo, NULL)) != -1) {
@@ -112,6 +144,9 @@ static int parse_args(Opts* o, int argc, char** argv) {
         case 'g': o->give_up_s = strtod(optarg, &end); if (*end || !(o->give_up_s >= 0)) goto bad; break;
         case 'x': o->max_steps = strtol(optarg, &end, 10); if (*end || o->max_steps < 0) goto bad; break;
         case 'q': o->quiet = 1; break;
+        case 'k': o->key = optarg; break;
+        case 'K': o->server_key = optarg; break;
+        case 'I': o->insecure = 1; break;
         case 'h': usage(argv[0]); exit(0);
         default: usage(argv[0]); return -1;
         }
@@ -162,6 +197,14 @@ static int sim_connect(Sim* s) {
     LinkOpts lo;
     link_opts_default(&lo);
     lo.linger_ms = 0;
+    static LinkCurve curve;
+    int rc = curve_client_setup(s->o->endpoint, s->o->key, s->o->server_key, s->o->insecure,
+                                &curve, &err);
+    if (rc < 0) {
+        fprintf(stderr, "maac-sim: %s\n", err.msg);
+        return -1;
+    }
+    lo.curve = rc ? &curve : NULL;
     link_close(s->sock);
     s->sock = link_connect(s->ctx, ZMQ_DEALER, s->o->endpoint, &lo, &err);
     if (!s->sock) {
@@ -239,7 +282,8 @@ static int handshake(Sim* s) {
                   s->mode == MODE_REALTIME ? "realtime" : "lockstep");
             return 0;
         }
-        if (s->msg.type == WIRE_MSG_ERROR) return -ECONNREFUSED;
+        if (s->msg.type == WIRE_MSG_ERROR)
+            return !strcmp(s->msg.u.error.code, "busy") ? -EBUSY : -ECONNREFUSED;
     }
     return -EINTR;
 }
@@ -377,6 +421,13 @@ int main(int argc, char** argv) {
                     fprintf(stderr, "maac-sim: the daemon rejected the hello\n");
                     status = 1;
                     break;
+                }
+                if (r == -EBUSY) {   // another plant holds the session: wait, try again
+                    struct timespec ts = {1, 0};
+                    nanosleep(&ts, NULL);
+                    if (o.give_up_s <= 0 ||
+                        (now_ns(CLOCK_MONOTONIC) - last_ok) * 1e-9 <= o.give_up_s)
+                        continue;
                 }
                 if (o.give_up_s > 0 && (now_ns(CLOCK_MONOTONIC) - last_ok) * 1e-9 > o.give_up_s) {
                     fprintf(stderr, "maac-sim: no daemon at %s for %.0f s, giving up\n", o.endpoint,
