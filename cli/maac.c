@@ -30,7 +30,7 @@
 
 #include "cli/trainer.h"
 #include "core/blas_arch.h"
-#include "sim/reward.h"
+#include "sim/plant_builtin.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -256,6 +256,29 @@ static int parse_resume(int argc, char** argv, CliOpts* o, const char** ret_dir)
     return 0;
 }
 
+// The plant's model, built once: the built-in plant's, then the options' changes.
+// 0 or -errno (message printed).
+static int build_plant(const char* name, PlantModel* ret) {
+    MaacErr me = {""};
+    int r = sim_plant_model_by_name(name, ret, &me);
+    if (r != 0)
+        fprintf(stderr, "maac: plant %s: %s\n", name, me.msg);
+    return r;
+}
+
+// The plant a run directory was trained on (its config.ini). 0 or -EINVAL.
+static int run_dir_plant(const char* dir, char* ret, size_t n) {
+    char path[4096];
+    ret[0] = 0;
+    if (snprintf(path, sizeof(path), "%s/config.ini", dir) >= (int)sizeof(path) ||
+        ini_parse(path, ini_plant_cb, ret) < 0 || !ret[0]) {
+        fprintf(stderr, "maac: --resume: no plant in %s\n", path);
+        return -EINVAL;
+    }
+    (void)n;
+    return 0;
+}
+
 static int cmd_train(int argc, char** argv) {
     LearnerConfig cfg;
     CliOpts co;
@@ -285,6 +308,13 @@ static int cmd_train(int argc, char** argv) {
     o.stop = &g_stop;
     o.resume = resume ? state_path : NULL;
     o.threads = resume ? co.threads : 0;
+    char plant_name[48];
+    PlantModel pm;
+    if (resume && run_dir_plant(resume_dir, plant_name, sizeof(plant_name)) != 0)
+        return 2;
+    if (build_plant(resume ? plant_name : cfg.plant, &pm) != 0)
+        return 2;
+    o.plant = &pm;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -379,7 +409,10 @@ static int cmd_eval(int argc, char** argv) {
         fprintf(stderr, "maac: out of memory\n");
         goto out;
     }
-    int r = trainer_evaluate(p, pi, co.mpc ? ens : NULL, co.mpc ? qf : NULL,
+    PlantModel pm;
+    if (build_plant(cfg.plant, &pm) != 0)
+        goto out;
+    int r = trainer_evaluate(p, &pm, pi, co.mpc ? ens : NULL, co.mpc ? qf : NULL,
                              co.mpc ? &cfg.cem : NULL, co.episodes, co.eval_max_steps,
                              cfg.seed * 7919ULL + 1000000007ULL, &mean, &sd, eps);
     if (r != 0) {

@@ -18,7 +18,6 @@
 #include "core/learner.h"
 #include "core/workers.h"
 #include "core/rollout.h"
-#include "sim/reward.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -40,8 +39,8 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     // forward-velocity plants: gym's reward needs the x position the observation
     // omits, SPEC.md §4) the ensemble's learned reward head, MBPO-style. On
     // half_cheetah the learned head also learned faster (docs/results.md).
-    const SimRewardFn* rf = plant ? sim_reward_fn(plant) : NULL;
-    cfg->known_reward = rf ? rf->exact : 1;
+    // (resolved against the PlantModel at learner_create)
+    cfg->known_reward = -1;
     cfg->steve = 1;
     cfg->steve_horizon = 2;
     cfg->auto_entropy = 1;

@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "daemon/notify.h"
+#include "daemon/plant_config.h"
 
 #define RLX memory_order_relaxed
 #define MAX_MSGS_PER_TICK 256
@@ -34,7 +35,8 @@ struct Ctrl {
     void* plant_sock;               // ROUTER (owned)
     void* learner_push;             // PUSH to LINK_LEARNER_INPROC (owned)
     SwapSlot* slot;                 // policy publication (borrowed)
-    const SimRewardFn* rf;          // for CEM (NULL: no MPC)
+    const PlantModel* rf;           // the plant's model (&plant.model or &model_tmp): CEM's
+    PlantModel model_tmp;           // reward and the safety limits
     LinkPeer peer;                  // the plant that said hello
     int have_peer;
     // buffers (all preallocated)
@@ -126,7 +128,7 @@ Ctrl* ctrl_create(const DaemonConfig* cfg, const PlantInfo* plant, void* zctx, v
     }
     c->stale_ns = stale;
     c->slot = slot;
-    c->rf = sim_reward_fn(plant->name);
+    c->rf = plant_config_model(&c->plant, &c->model_tmp);
     if (peer && peer->id_len) {
         c->peer = *peer;
         c->have_peer = 1;
@@ -262,7 +264,7 @@ static int compute_action(Ctrl* c, const ServedPolicy* sp) {
         return 0;
     }
     int r;
-    if (atomic_load_explicit(&c->act_mode, RLX) == ACT_MODE_MPC && sp->cem && c->rf) {
+    if (atomic_load_explicit(&c->act_mode, RLX) == ACT_MODE_MPC && sp->cem) {
         r = cem_plan(&sp->cem_cfg, sp->cem, sp->ens, sp->pi, sp->qf, c->rf, c->obs, &c->rng,
                      c->act);
     } else if (atomic_load_explicit(&c->explore, RLX) && c->random_left > 0) {

@@ -37,7 +37,7 @@
 #include "daemon/config.h"
 #include "daemon/rt.h"
 #include "daemon/swap.h"
-#include "sim/reward.h"
+#include "core/plant.h"
 #include "transport/link.h"
 #include "transport/wire.h"
 
@@ -68,6 +68,8 @@ typedef struct {
     double dt;                          // plant control period (s)
     float act_low[WIRE_MAX_ACT];        // (act_dim)
     float act_high[WIRE_MAX_ACT];       // (act_dim)
+    PlantModel model;                   // the plant's model resolved at hello
+                                        // (plant_config.h); obs_dim 0: none (nothing known)
 } PlantInfo;
 
 // Check that sp->pi fits plant (sizes, bounds, plant name when recorded, scratch

@@ -16,6 +16,7 @@
 #include <zmq.h>
 
 #include "daemon/notify.h"
+#include "daemon/plant_config.h"
 #include "transport/link.h"
 #include "transport/wire.h"
 
@@ -352,8 +353,8 @@ static void* lt_main(void* arg) {
     if (t->st.state == LT_STARTING) {
         MaacErr err;
         err.msg[0] = 0;
-        t->l = learner_create(&t->lc, t->plant.obs_dim, t->plant.act_dim, t->plant.act_low,
-                              t->plant.act_high, &err);
+        PlantModel tmp;
+        t->l = learner_create(&t->lc, plant_config_model(&t->plant, &tmp), &err);
         if (!t->l) {
             char why[256];
             snprintf(why, sizeof why, "learner_create: %.200s", err.msg[0] ? err.msg : "failed");

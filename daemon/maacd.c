@@ -27,6 +27,7 @@
 #include "daemon/learner_thread.h"
 #include "daemon/maacd.h"
 #include "daemon/notify.h"
+#include "daemon/plant_config.h"
 #include "daemon/rt.h"
 #include "daemon/swap.h"
 #include "transport/link.h"
@@ -302,6 +303,8 @@ int main(int argc, char** argv) {
     if (d->cfg.n_safe_action && d->cfg.n_safe_action != plant.act_dim)
         maacd_log(LOG_LV_WARNING, "plant.safe_action has %d values, the plant %d; missing "
                   "entries are 0 (clamped into the bounds)", d->cfg.n_safe_action, plant.act_dim);
+    if (plant_config_start(&d->cfg, &plant) < 0)
+        goto out;
 
     LearnerConfig lc;
     if (lt_resolve_config(&d->cfg, plant.name, &lc, &err) < 0) {

@@ -16,6 +16,7 @@
 
 #include "daemon/ctrl.h"
 #include "test_util.h"
+#include "daemon/plant_config.h"
 
 static _Atomic int counting;
 static _Atomic long n_alloc;
@@ -90,6 +91,7 @@ static void run(PlantMode mode, int mpc) {
     swap_publish(&slot, mpc ? make_mpc(1, &plant) : make_policy(1, &plant), 0, NULL);
     DaemonConfig cfg;
     config_default(&cfg);
+    CHECK(plant_config_resolve(&cfg, &plant, &err) == 0, "plant model: %s", err.msg);
     cfg.plant_mode = mode;
     cfg.rate_hz = 1000;
     cfg.stale_ms = 1e6;   // never stale here: each tick answers
