@@ -1,0 +1,15 @@
+# tests/plant.cmake -- the plant as a value (core/plant.h): termination rule, gradient
+# check; reward plugins (include/maacd/reward_plugin.h) with the example plugin and two
+# plugins that must be refused.
+maac_test(test_plant test_plant.c LIBS maac_sim maac_core)
+add_library(reward_plugin_bad_grad MODULE reward_plugin_bad.c)
+add_library(reward_plugin_bad_dims MODULE reward_plugin_bad.c)
+target_compile_definitions(reward_plugin_bad_dims PRIVATE BAD_DIMS)
+foreach(t reward_plugin_bad_grad reward_plugin_bad_dims)
+  target_include_directories(${t} PRIVATE ${CMAKE_SOURCE_DIR}/include)
+endforeach()
+maac_test(test_reward_plugin test_reward_plugin.c LIBS maac_sim maac_core
+          ARGS $<TARGET_FILE:reward_point_mass> $<TARGET_FILE:reward_plugin_bad_grad>
+               $<TARGET_FILE:reward_plugin_bad_dims>)
+add_dependencies(test_reward_plugin reward_point_mass reward_plugin_bad_grad
+                 reward_plugin_bad_dims)
