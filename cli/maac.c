@@ -58,6 +58,8 @@ static void usage(FILE* f) {
             "             [--mpc --learner FILE] [--quiet]\n"
             "             one line per episode (not with --quiet), then mean, std, min, max\n"
             "  maac config --plant P [--config FILE] [--<setting> VALUE]...\n"
+            "--preset small|locomotion: the settings of small plants or of the MuJoCo\n"
+            "locomotion plants (docs/training.md), applied before every other setting\n"
             "the plant's task (train and eval; INI section [plant]): --reward-plugin FILE.so\n"
             "(include/maacd/reward_plugin.h; its gradients are checked at load),\n"
             "--terminate-obs-min / --terminate-obs-max LIST (episodes end where an observation\n"
@@ -175,6 +177,12 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
     }
     learner_config_default(cfg, plant);
     memset(o, 0, sizeof(*o));
+    const char* preset = find_opt(argc, argv, "--preset");   // first: the rest overrides it
+    MaacErr pe = {""};
+    if (preset && learner_config_preset(cfg, preset, &pe) != 0) {
+        fprintf(stderr, "maac: --preset: %s\n", pe.msg);
+        return -EINVAL;
+    }
     if (config) {
         IniCtx c = {cfg, config, 0, {""}, &o->po};
         int lr = ini_parse(config, ini_cb, &c);
@@ -209,7 +217,8 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
             return -EINVAL;
         }
         i++;
-        if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0) {
+        if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0 ||
+            strcmp(a, "--preset") == 0) {
             if (strcmp(a, "--plant") == 0)
                 snprintf(cfg->plant, sizeof(cfg->plant), "%s", v);
         } else if (strcmp(a, "--steps") == 0) {

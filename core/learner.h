@@ -104,8 +104,20 @@ typedef struct Learner Learner;
 
 // Fill cfg with the defaults for a plant (spec gives dimensions and bounds).
 void learner_config_default(LearnerConfig* cfg, const char* plant);
+// Presets: "small" (the small-plant settings of docs/training.md: small nets and models,
+// 500 random steps, 10 updates per step) or "locomotion" (the MuJoCo locomotion
+// defaults). Applied over cfg (plant and seed kept); apply a preset before any other
+// setting. 0 or -EINVAL.
+int learner_config_preset(LearnerConfig* cfg, const char* preset, MaacErr* reterr);
+// The preset that fits a plant without tuned defaults (any name but the built-in
+// plants'; for those NULL: their own defaults): "small" for at most 2 action and 16
+// observation entries, or, at control periods of 20 ms or more, 4 and 32; else
+// "locomotion".
+const char* learner_config_auto_preset(const char* plant, int obs_dim, int act_dim,
+                                       double period);
 // Set one setting by name from text ("horizon", "lr_q", "rollout_schedule" = "20,100,1,1",
-// "policy_act" = "relu", "cem.population", ...; names as the fields). 0, -ENOENT (unknown
+// "policy_act" = "relu", "cem.population", ...; names as the fields; "preset" applies
+// learner_config_preset). 0, -ENOENT (unknown
 // key) or -EINVAL (bad value), with reterr filled.
 int learner_config_set(LearnerConfig* cfg, const char* key, const char* value, MaacErr* reterr);
 // Write every setting as "key = value" lines (INI body, no section header) to f (a FILE*).

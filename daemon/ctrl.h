@@ -89,6 +89,8 @@ enum {
     CTRL_EV_POLICY_FAIL,    // arg = -errno from policy_act1 / cem_plan
     CTRL_EV_OVERRUN,        // arg = periods skipped
     CTRL_EV_STALE,          // realtime: stale observation, safe action served
+    CTRL_EV_OBS_FAULT,      // observation outside [plant] obs_min/obs_max: arg = entry,
+                            // value = its value; safe action served
 };
 
 // Counters (written by the control thread, read by anyone).
@@ -104,6 +106,10 @@ typedef struct {
     _Atomic uint64_t err_nonfinite, err_oversized, err_sequence, err_wrong_type;
     _Atomic uint64_t err_send, err_policy, stale, err_not_ready, err_wrong_plant;
     _Atomic uint64_t disconnects;        // plants that left mid-episode
+    _Atomic uint64_t obs_faults;         // observations outside [plant] obs_min/obs_max
+                                         // (answered with the safe action)
+    _Atomic uint64_t actions_clamped;    // computed actions clamped into the action bounds
+    _Atomic uint64_t actions_rate_limited;   // ... limited by [plant] max_action_change
     _Atomic uint64_t hellos;             // hellos accepted
     _Atomic uint64_t episodes;           // finished episodes
     _Atomic uint64_t env_steps;          // transitions seen (incl. dropped)

@@ -307,7 +307,7 @@ int main(int argc, char** argv) {
         goto out;
 
     LearnerConfig lc;
-    if (lt_resolve_config(&d->cfg, plant.name, &lc, &err) < 0) {
+    if (plant_config_learner(&d->cfg, &plant, &lc, &err) < 0) {
         maacd_log(LOG_LV_ERR, "learner settings: %s; learning off", err.msg);
         d->cfg.learn = 0;
         learner_config_default(&lc, plant.name);

@@ -84,3 +84,32 @@ int plant_config_start(const DaemonConfig* cfg, PlantInfo* plant) {
     maacd_log(LOG_LV_NOTICE, "plant '%s': %s", plant->name, line);
     return 0;
 }
+
+int plant_config_learner(const DaemonConfig* cfg, const PlantInfo* plant, LearnerConfig* ret,
+                         MaacErr* reterr) {
+    learner_config_default(ret, plant->name);
+    ret->seed = cfg->seed;
+    const char* preset = NULL;
+    for (int i = 0; i < cfg->n_learner_set; i++)
+        if (!strcmp(cfg->learner_set[i][0], "preset")) preset = cfg->learner_set[i][1];
+    const char* why = preset ? "[learner] preset" : "sized to the plant";
+    if (!preset)
+        preset = learner_config_auto_preset(plant->name, plant->obs_dim, plant->act_dim,
+                                            plant->dt);
+    int r;
+    if (preset && (r = learner_config_preset(ret, preset, reterr)) < 0) return r;
+    for (int i = 0; i < cfg->n_learner_set; i++) {
+        if (!strcmp(cfg->learner_set[i][0], "preset")) continue;
+        r = learner_config_set(ret, cfg->learner_set[i][0], cfg->learner_set[i][1], reterr);
+        if (r < 0) return r;
+    }
+    if ((r = learner_config_check(ret, reterr)) < 0) return r;
+    maacd_log(LOG_LV_NOTICE, "learner settings: %s (%s; obs %d, action %d, period %.4g s): "
+              "H=%d, %d models of %dx%d, nets %dx%d, %d random steps, %d updates/step, "
+              "rollouts of %d; any [learner] key overrides", preset ? preset : "the plant's own",
+              preset ? why : "built-in plant", plant->obs_dim, plant->act_dim, plant->dt,
+              ret->horizon, ret->n_models, ret->model_hidden, ret->model_width,
+              ret->policy_hidden, ret->policy_width, ret->init_random_steps,
+              ret->updates_per_step, ret->rollout_batch);
+    return 0;
+}

@@ -21,6 +21,11 @@ const PlantModel* plant_config_model(const PlantInfo* plant, PlantModel* tmp);
 // plant_config_resolve and log what is known of the plant's task (notice) or why it
 // is refused (error). 0 or -errno.
 int plant_config_start(const DaemonConfig* cfg, PlantInfo* plant);
+// The learner's settings for the plant: its defaults, then the preset ([learner] preset,
+// else learner_config_auto_preset for a plant without tuned defaults), then the seed and
+// the other [learner] keys; logs the preset and the main sizes. 0 or -EINVAL with reterr.
+int plant_config_learner(const DaemonConfig* cfg, const PlantInfo* plant, LearnerConfig* ret,
+                         MaacErr* reterr);
 // One line saying what the learner knows of the plant's task, for the log.
 void plant_config_describe(const PlantModel* m, char* buf, int cap);
 

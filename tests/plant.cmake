@@ -13,3 +13,5 @@ maac_test(test_reward_plugin test_reward_plugin.c LIBS maac_sim maac_core
                $<TARGET_FILE:reward_plugin_bad_dims>)
 add_dependencies(test_reward_plugin reward_point_mass reward_plugin_bad_grad
                  reward_plugin_bad_dims)
+# maacd: the plant's model at hello, presets, safety limits, MPC with a learned reward.
+maac_test(test_plant_safety test_plant_safety.c LIBS maacd_lib)

@@ -133,7 +133,51 @@ static void test_rule_in_rollouts(void) {
     learner_free(l);
 }
 
+// The settings as text (what config.ini holds).
+static void config_text(const LearnerConfig* c, char* buf, size_t cap) {
+    FILE* f = fmemopen(buf, cap, "w");
+    learner_config_print(c, f);
+    fclose(f);
+}
+
+static int same_settings(const LearnerConfig* a, const LearnerConfig* b) {
+    static char ta[8192], tb[8192];
+    config_text(a, ta, sizeof ta);
+    config_text(b, tb, sizeof tb);
+    return strcmp(ta, tb) == 0;
+}
+
+static void test_presets(void) {
+    CHECK(learner_config_auto_preset("hopper", 11, 3, 0.008) == NULL, "tuned plant: its own");
+    CHECK(!strcmp(learner_config_auto_preset("my_arm", 2, 1, 0.05), "small"), "point mass");
+    CHECK(!strcmp(learner_config_auto_preset("my_arm", 16, 2, 0.002), "small"), "16/2 fast");
+    CHECK(!strcmp(learner_config_auto_preset("my_arm", 11, 3, 0.008), "locomotion"),
+          "hopper-sized at 125 Hz");
+    CHECK(!strcmp(learner_config_auto_preset("my_arm", 11, 3, 0.05), "small"),
+          "hopper-sized at 20 Hz");
+    CHECK(!strcmp(learner_config_auto_preset("my_dog", 40, 12, 0.02), "locomotion"), "big");
+    // "small" is the small plants' settings, "locomotion" the unnamed defaults.
+    LearnerConfig a, b;
+    learner_config_default(&a, "inverted_pendulum");
+    learner_config_default(&b, "my_arm");
+    b.seed = 9;
+    MaacErr me = {""};
+    CHECK(learner_config_preset(&b, "small", &me) == 0, "small: %s", me.msg);
+    snprintf(a.plant, sizeof a.plant, "my_arm");
+    a.seed = 9;
+    CHECK(same_settings(&a, &b), "small = inverted_pendulum's settings");
+    learner_config_default(&a, "");
+    learner_config_default(&b, "inverted_pendulum");
+    CHECK(learner_config_set(&b, "preset", "locomotion", &me) == 0, "set preset: %s", me.msg);
+    snprintf(a.plant, sizeof a.plant, "inverted_pendulum");
+    CHECK(same_settings(&a, &b) && b.n_models == 8 && b.init_random_steps == 5000,
+          "locomotion = the locomotion defaults");
+    CHECK(learner_config_preset(&b, "huge", &me) == -EINVAL && strstr(me.msg, "small"),
+          "unknown preset: %s", me.msg);
+}
+
 int main(void) {
+    test_presets();
     test_parse_bounds();
     test_rule();
     test_gradient_check();
