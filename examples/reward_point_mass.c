@@ -2,7 +2,8 @@
 // reward_point_mass.c -- an example reward plugin (include/maacd/reward_plugin.h): a 1-D
 // point mass, observation [x, v], force in [-1, 1], that should come to rest at x = 1.
 //
-//   r(s, a, s') = -(x' - 1)^2 - 0.01 a^2      (x' = s'[0])
+//   r(s, a, s') = -(x' - 1)^2      (x' = s'[0]; the reward examples/point_mass_driver.py
+//                                   reports, so the plugin is the plant's exact reward)
 //   no termination (episodes end by time limit only)
 //
 // Build:  cc -O2 -fPIC -shared -I/usr/include -o libreward_point_mass.so reward_point_mass.c
@@ -16,24 +17,23 @@
 #define OBS 2
 #define ACT 1
 #define TARGET 1.0f
-#define ACT_COST 0.01f
 
 static void reward(float* r, const float* s, const float* a, const float* s2, int n) {
     (void)s;
+    (void)a;
     for (int i = 0; i < n; i++) {
         float e = s2[i * OBS] - TARGET;
-        r[i] = -e * e - ACT_COST * a[i * ACT] * a[i * ACT];
+        r[i] = -e * e;
     }
 }
 
 static void reward_backward(float* ds, float* da, float* ds2, const float* dr, const float* s,
                             const float* a, const float* s2, int n) {
     (void)s;
-    (void)ds;   // r does not depend on s: nothing to add
-    for (int i = 0; i < n; i++) {
-        if (ds2) ds2[i * OBS] += dr[i] * -2.0f * (s2[i * OBS] - TARGET);
-        if (da) da[i * ACT] += dr[i] * -2.0f * ACT_COST * a[i * ACT];
-    }
+    (void)a;
+    (void)ds;   // r depends on neither s nor a: nothing to add to ds, da
+    (void)da;
+    for (int i = 0; ds2 && i < n; i++) ds2[i * OBS] += dr[i] * -2.0f * (s2[i * OBS] - TARGET);
 }
 
 static const MaacdRewardPlugin PLUGIN = {
