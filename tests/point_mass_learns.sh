@@ -12,8 +12,8 @@
 set -u
 maacd=$1
 driver=$2
-learn_s=${3:-100}
-expect=${4:--30}
+learn_s=${3:-150}
+expect=${4:--40}
 py=/usr/bin/python3
 dir=$(mktemp -d /tmp/maac-test-point-mass-XXXXXX)
 cat > "$dir/maacd.conf" <<INI
@@ -25,6 +25,7 @@ lock_memory = false
 priority = 0
 [daemon]
 control_endpoint = ipc://$dir/control.sock
+checkpoint_dir = $dir/state
 INI
 "$maacd" --config "$dir/maacd.conf" >"$dir/maacd.log" 2>&1 &
 pid=$!
