@@ -26,3 +26,9 @@ if(MAAC_PY_ZMQ_RC2 EQUAL 0 AND TARGET maacd)
                    ${CMAKE_SOURCE_DIR}/examples/point_mass_driver.py 150 -40)
   set_tests_properties(point_mass_learns PROPERTIES TIMEOUT 400 LABELS "slow;e2e")
 endif()
+# maac train --reward-plugin / --terminate-obs-max, and a wrong plugin refused.
+add_test(NAME maac_plugin_smoke
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/maac_plugin_smoke.sh $<TARGET_FILE:maac>
+                 $<TARGET_FILE:reward_point_mass> $<TARGET_FILE:reward_plugin_bad_grad>)
+set_tests_properties(maac_plugin_smoke PROPERTIES TIMEOUT 120 ENVIRONMENT
+    "MAAC_MODEL_DIR=${CMAKE_SOURCE_DIR}/sim/models;OPENBLAS_NUM_THREADS=1")
