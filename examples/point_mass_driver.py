@@ -5,6 +5,8 @@ docs/protocol.md: a 1-D point mass ("my_arm") that should come to rest at x = 1.
 
   observation [x, v], force a in [-1, 1], dt = 0.05 s (20 Hz)
   v' = v + dt a,  x' = x + dt v'          (semi-implicit Euler)
+  end stops at x = -1 and x = 3 (a rail, like a real joint's limits: the mass stops
+  there, v' = 0), so a bad policy cannot fling it arbitrarily far
   reward -(x' - 1)^2 per step, 200-step episodes from x = v = 0, no termination
 
 The driver speaks the plant protocol (hello -> welcome -> obs/action, docs/robots.md)
@@ -32,6 +34,7 @@ V = 1
 DT = 0.05
 STEPS = 200
 TARGET = 1.0
+X_MIN, X_MAX = -1.0, 3.0   # end stops
 
 
 def pack(msg):
@@ -55,6 +58,9 @@ class PointMass:
         u = min(max(float(a[0]), -1.0), 1.0)
         self.v += DT * u
         self.x += DT * self.v
+        if self.x < X_MIN or self.x > X_MAX:     # end stop
+            self.x = min(max(self.x, X_MIN), X_MAX)
+            self.v = 0.0
         self.t += 1
         return [self.x, self.v], -(self.x - TARGET) ** 2, self.t >= STEPS
 
