@@ -82,6 +82,9 @@ int plant_config_start(const DaemonConfig* cfg, PlantInfo* plant) {
     char line[256];
     plant_config_describe(&plant->model, line, sizeof line);
     maacd_log(LOG_LV_NOTICE, "plant '%s': %s", plant->name, line);
+    if (cfg->act_mode == ACT_MODE_MPC && !cfg->learn)
+        maacd_log(LOG_LV_WARNING, "[control] mode = mpc without a learner: CEM has no models "
+                  "to plan with; the policy is served");
     return 0;
 }
 
