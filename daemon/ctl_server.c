@@ -204,7 +204,6 @@ static void add_stats(Maacd* d, Kv* k) {
         U(obs_faults); U(actions_clamped); U(actions_rate_limited);
         U(eval_episodes); U(busy_notices);
 #undef U
-        kv_double(k, "eval_return", atomic_load(&st->eval_return));
         kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
         kv_uint(k, "events_dropped", LD(st->events.dropped));
         hist_kv(k, "jitter", &st->jitter);
