@@ -16,6 +16,7 @@
 #include "daemon/rt.h"
 #include "transport/link.h"
 #include "transport/wire.h"
+#include "daemon/plant_config.h"
 
 typedef struct {
     void* dealer;        // connected to the daemon's plant endpoint (borrowed)
@@ -55,6 +56,9 @@ static inline PlantInfo bench_plant_info(double dt) {
         plant.act_low[j] = -1;
         plant.act_high[j] = 1;
     }
+    DaemonConfig dc;   // the model maacd resolves at hello (hopper's built-in reward)
+    config_default(&dc);
+    (void)plant_config_resolve(&dc, &plant, NULL);
     return plant;
 }
 

@@ -20,7 +20,7 @@
 #include "core/blas_arch.h"
 #include "core/maac.h"
 #include "core/steve.h"
-#include "sim/reward.h"
+#include "tests/plant_util.h"
 
 #define REPS 15
 
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     QFunction* qt = qf_clone(q);
     Ensemble* e = ens_create(S, A, 8, 4, 200, NN_ACT_SWISH, 0, &rng);
     for (int j = 0; j < S; j++) e->target_std[j] = 0.1f;
-    const SimRewardFn* rew = sim_reward_fn("half_cheetah");
+    const PlantModel* rew = test_builtin_plant("half_cheetah");
     MaacDynamics dyn;
     maac_dynamics_ensemble(&dyn, e);
     float* s = malloc(sizeof(float) * B * S);

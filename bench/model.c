@@ -25,7 +25,7 @@
 #include "core/cem.h"
 #include "core/ensemble.h"
 #include "core/workers.h"
-#include "sim/reward.h"
+#include "tests/plant_util.h"
 
 // team: NULL = serial ens_train; else its member groups run on the team.
 static void bench_epoch(Rng* rng, double peak, Workers* team, const char* how) {
@@ -77,7 +77,7 @@ static void bench_epoch(Rng* rng, double peak, Workers* team, const char* how) {
 }
 
 static void bench_cem(Rng* rng, int population, int iterations, int n_models, int reps) {
-    const SimRewardFn* rf = sim_reward_fn("half_cheetah");
+    const PlantModel* rf = test_builtin_plant("half_cheetah");
     const int S = 17, A = 6;
     float lo[6], hi[6];
     for (int j = 0; j < A; j++) lo[j] = -1.0f, hi[j] = 1.0f;

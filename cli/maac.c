@@ -30,7 +30,8 @@
 
 #include "cli/trainer.h"
 #include "core/blas_arch.h"
-#include "sim/reward.h"
+#include "sim/plant_builtin.h"
+#include "sim/plant_plugin.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -57,18 +58,48 @@ static void usage(FILE* f) {
             "             [--mpc --learner FILE] [--quiet]\n"
             "             one line per episode (not with --quiet), then mean, std, min, max\n"
             "  maac config --plant P [--config FILE] [--<setting> VALUE]...\n"
+            "--preset small|locomotion: the settings of small plants or of the MuJoCo\n"
+            "locomotion plants (docs/training.md), applied before every other setting\n"
+            "the plant's task (train and eval; INI section [plant]): --reward-plugin FILE.so\n"
+            "(include/maacd/reward_plugin.h; its gradients are checked at load),\n"
+            "--terminate-obs-min / --terminate-obs-max LIST (episodes end where an observation\n"
+            "entry leaves its bounds: \"0.7, -inf, none\"; docs/robots.md)\n"
             "settings are the fields printed by `maac config` (e.g. --horizon 4 --lr-q 3e-4\n"
             "--rollout-schedule 20,100,1,15 --cem.population 400).\n");
 }
 
 // ---- settings: defaults < INI file < flags ----------------------------------------
 
+// The plant's task options ([plant] in the INI file, or flags).
+typedef struct {
+    char reward_plugin[1024];       // --reward-plugin / reward_plugin: a plugin .so
+    char term_min[1024], term_max[1024];   // --terminate-obs-min/max: the termination rule
+} PlantOpts;
+
 typedef struct {
     LearnerConfig* cfg;
     const char* path;
     int err;
     MaacErr me;
+    PlantOpts* po;
 } IniCtx;
+
+// A [plant] key or its flag (without "--", dashes or underscores). 1 handled, 0 not a
+// plant option, -EINVAL too long.
+static int plant_opt(PlantOpts* po, const char* key, const char* value) {
+    char k[64];
+    snprintf(k, sizeof(k), "%s", key);
+    for (char* q = k; *q; q++)
+        if (*q == '-') *q = '_';
+    char* dst = !strcmp(k, "reward_plugin")       ? po->reward_plugin
+                : !strcmp(k, "terminate_obs_min") ? po->term_min
+                : !strcmp(k, "terminate_obs_max") ? po->term_max
+                                                  : NULL;
+    if (!dst) return 0;
+    if (strlen(value) >= sizeof(po->reward_plugin)) return -EINVAL;
+    snprintf(dst, sizeof(po->reward_plugin), "%s", value);
+    return 1;
+}
 
 static int ini_cb(void* user, const char* section, const char* name, const char* value) {
     IniCtx* c = user;
@@ -79,6 +110,13 @@ static int ini_cb(void* user, const char* section, const char* name, const char*
         snprintf(key, sizeof(key), "%s", name);
     if (strcmp(key, "plant") == 0)
         return 1;   // handled by the first pass
+    if (strcmp(section, "plant") == 0) {
+        int r = plant_opt(c->po, name, value);
+        if (r == 1) return 1;
+        maac_err(&c->me, -EINVAL, "[plant] %s: %s", name, r ? "value too long" : "unknown key");
+        c->err = -EINVAL;
+        return 0;
+    }
     if (learner_config_set(c->cfg, key, value, &c->me) != 0) {
         c->err = -EINVAL;
         return 0;
@@ -117,6 +155,7 @@ typedef struct {
     const char* learner;
     int mpc;
     int threads;    // --resume --threads N (0: the saved count)
+    PlantOpts po;   // the plant's task options
 } CliOpts;
 
 // Resolve settings; fills cfg and o. 0 or -EINVAL (message printed).
@@ -137,15 +176,21 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
         return -EINVAL;
     }
     learner_config_default(cfg, plant);
+    memset(o, 0, sizeof(*o));
+    const char* preset = find_opt(argc, argv, "--preset");   // first: the rest overrides it
+    MaacErr pe = {""};
+    if (preset && learner_config_preset(cfg, preset, &pe) != 0) {
+        fprintf(stderr, "maac: --preset: %s\n", pe.msg);
+        return -EINVAL;
+    }
     if (config) {
-        IniCtx c = {cfg, config, 0, {""}};
+        IniCtx c = {cfg, config, 0, {""}, &o->po};
         int lr = ini_parse(config, ini_cb, &c);
         if (lr != 0 || c.err) {
             fprintf(stderr, "maac: %s:%d: %s\n", config, lr, c.me.msg[0] ? c.me.msg : "parse error");
             return -EINVAL;
         }
     }
-    memset(o, 0, sizeof(*o));
     o->steps = 50000;
     o->eval_every = 5000;
     o->eval_episodes = 5;
@@ -172,7 +217,8 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
             return -EINVAL;
         }
         i++;
-        if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0) {
+        if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0 ||
+            strcmp(a, "--preset") == 0) {
             if (strcmp(a, "--plant") == 0)
                 snprintf(cfg->plant, sizeof(cfg->plant), "%s", v);
         } else if (strcmp(a, "--steps") == 0) {
@@ -191,6 +237,11 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
             o->policy = v;
         } else if (strcmp(a, "--learner") == 0) {
             o->learner = v;
+        } else if (plant_opt(&o->po, a + 2, v) != 0) {
+            if (strlen(v) >= sizeof(o->po.reward_plugin)) {
+                fprintf(stderr, "maac: %s: value too long\n", a);
+                return -EINVAL;
+            }
         } else {
             MaacErr me = {""};
             if (learner_config_set(cfg, a + 2, v, &me) != 0) {
@@ -225,13 +276,17 @@ static int parse_resume(int argc, char** argv, CliOpts* o, const char** ret_dir)
             o->quiet = 1;
             continue;
         }
+        if (i + 1 < argc && strncmp(a, "--", 2) == 0 && plant_opt(&o->po, a + 2, argv[i + 1]) == 1) {
+            i++;   // the plant's task options are given again on resume (not saved)
+            continue;
+        }
         int k = 0;
         while (k < (int)(sizeof(ok) / sizeof(ok[0])) && strcmp(a, ok[k]) != 0)
             k++;
         if (k == (int)(sizeof(ok) / sizeof(ok[0])) || i + 1 >= argc) {
             fprintf(stderr, "maac: --resume continues with the saved settings: '%s' is not "
                             "allowed (only --steps, --eval-every, --eval-episodes, --max-steps, "
-                            "--out, --threads, --quiet)\n", a);
+                            "--out, --threads, --quiet, and the plant's --reward-plugin, --terminate-obs-min/max)\n", a);
             return -EINVAL;
         }
         const char* v = argv[++i];
@@ -253,6 +308,41 @@ static int parse_resume(int argc, char** argv, CliOpts* o, const char** ret_dir)
     }
     if (!o->out)
         o->out = *ret_dir;   // continue in place
+    return 0;
+}
+
+// The plant's model, built once: the built-in plant's, then the reward plugin and the
+// termination rule of the options. 0 or -errno (message printed).
+static int build_plant(const char* name, const PlantOpts* po, PlantModel* ret) {
+    MaacErr me = {""};
+    int r = sim_plant_model_by_name(name, ret, &me);
+    if (r == 0 && po->reward_plugin[0])
+        r = plant_plugin_load(po->reward_plugin, ret, &me);
+    if (r == 0 && po->term_min[0])
+        r = plant_parse_bounds(po->term_min, ret->obs_dim, 0, ret->term_min, &me);
+    if (r == 0 && po->term_max[0])
+        r = plant_parse_bounds(po->term_max, ret->obs_dim, 1, ret->term_max, &me);
+    ret->term_rule = po->term_min[0] || po->term_max[0];
+    if (r != 0)
+        fprintf(stderr, "maac: plant %s: %s\n", name, me.msg);
+    else if (po->reward_plugin[0] || ret->term_rule)
+        fprintf(stderr, "maac: plant %s: reward %s, termination %s%s\n", name,
+                ret->reward_source, ret->terminated ? "function" : "",
+                ret->term_rule ? (ret->terminated ? " + rule" : "rule")
+                               : (ret->terminated ? "" : "none"));
+    return r;
+}
+
+// The plant a run directory was trained on (its config.ini). 0 or -EINVAL.
+static int run_dir_plant(const char* dir, char* ret, size_t n) {
+    char path[4096];
+    ret[0] = 0;
+    if (snprintf(path, sizeof(path), "%s/config.ini", dir) >= (int)sizeof(path) ||
+        ini_parse(path, ini_plant_cb, ret) < 0 || !ret[0]) {
+        fprintf(stderr, "maac: --resume: no plant in %s\n", path);
+        return -EINVAL;
+    }
+    (void)n;
     return 0;
 }
 
@@ -285,6 +375,13 @@ static int cmd_train(int argc, char** argv) {
     o.stop = &g_stop;
     o.resume = resume ? state_path : NULL;
     o.threads = resume ? co.threads : 0;
+    char plant_name[48];
+    PlantModel pm;
+    if (resume && run_dir_plant(resume_dir, plant_name, sizeof(plant_name)) != 0)
+        return 2;
+    if (build_plant(resume ? plant_name : cfg.plant, &co.po, &pm) != 0)
+        return 2;
+    o.plant = &pm;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -379,7 +476,10 @@ static int cmd_eval(int argc, char** argv) {
         fprintf(stderr, "maac: out of memory\n");
         goto out;
     }
-    int r = trainer_evaluate(p, pi, co.mpc ? ens : NULL, co.mpc ? qf : NULL,
+    PlantModel pm;
+    if (build_plant(cfg.plant, &co.po, &pm) != 0)
+        goto out;
+    int r = trainer_evaluate(p, &pm, pi, co.mpc ? ens : NULL, co.mpc ? qf : NULL,
                              co.mpc ? &cfg.cem : NULL, co.episodes, co.eval_max_steps,
                              cfg.seed * 7919ULL + 1000000007ULL, &mean, &sd, eps);
     if (r != 0) {

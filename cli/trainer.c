@@ -29,7 +29,7 @@
 #include <time.h>
 
 #include "core/blas_arch.h"
-#include "sim/reward.h"
+#include "sim/plant_builtin.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -46,7 +46,7 @@ void train_opts_default(TrainOpts* o) {
     o->progress_every_s = 10.0;
 }
 
-int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const QFunction* qf,
+int trainer_evaluate(SimPlant* p, const PlantModel* pm, const Policy* pi, const Ensemble* ens, const QFunction* qf,
                      const CemConfig* cem, int episodes, int max_steps, uint64_t seed0,
                      float* ret_mean, float* ret_std, EvalEpisode* per_episode) {
     const SimSpec* sp = sim_spec(p);
@@ -55,18 +55,21 @@ int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const Q
     float obs_f[SIM_MAX_OBS], act_f[SIM_MAX_ACT];
     float* scratch = malloc((size_t)policy_act1_scratch_floats(pi) * sizeof(float));
     CemWork* cw = NULL;
-    const SimRewardFn* rf = NULL;
+    PlantModel builtin;
+    const PlantModel* rf = pm;
     Rng rng;
     rng_seed(&rng, seed0 ^ 0x5bd1e995ULL);
     int r = 0;
     if (!scratch)
         return -ENOMEM;
     if (ens && qf && cem) {
-        rf = sim_reward_fn(sp->name);
-        cw = cem_work_create(cem, ens, pi, qf);
-        if (!rf || !cw) {   // no reward function, or a CEM config it refuses
-            r = (!rf || cem->n_elites > cem->population || cem->n_elites < 1) ? -EINVAL
-                                                                                : -ENOMEM;
+        if (!rf && sim_plant_model(sp, &builtin, NULL) == 0)
+            rf = &builtin;
+        int no_reward = !(rf && rf->reward) && !ens->learn_reward;
+        cw = no_reward ? NULL : cem_work_create(cem, ens, pi, qf);
+        if (!cw) {   // no reward (known or learned), or a CEM config it refuses
+            r = (no_reward || cem->n_elites > cem->population || cem->n_elites < 1) ? -EINVAL
+                                                                                    : -ENOMEM;
             goto out;
         }
     }
@@ -278,8 +281,12 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
     int r = 0;
     double t_start = now_s();
     LearnerStateExtra x = {0};
+    if (o->resume && !o->plant) {
+        r = maac_err(reterr, -EINVAL, "resume: the plant's model is required (TrainOpts.plant)");
+        goto out;
+    }
     if (o->resume) {
-        l = learner_state_load_ex(o->resume, o->threads, &x, reterr);
+        l = learner_state_load_ex(o->resume, o->plant, o->threads, &x, reterr);
         if (!l) {
             r = -EINVAL;
             goto out;
@@ -315,8 +322,11 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
     }
     const SimSpec* sp = sim_spec(plant);
     int S = sp->obs_dim, A = sp->act_dim;
+    PlantModel builtin;
+    if (!l && !o->plant && (r = sim_plant_model(sp, &builtin, reterr)) != 0)
+        goto out;
     if (!l)
-        l = learner_create_for_plant(cfg, sp, reterr);
+        l = learner_create(cfg, o->plant ? o->plant : &builtin, reterr);
     if (!l) {
         r = -EINVAL;
         goto out;
@@ -419,7 +429,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             double te = now_s();
             float mean = 0, sd = 0;
             const LearnerConfig* lc = learner_config(l);
-            r = trainer_evaluate(eplant, learner_deploy_policy(l),
+            r = trainer_evaluate(eplant, learner_plant(l), learner_deploy_policy(l),
                                  lc->mpc_eval ? learner_ensemble(l) : NULL,
                                  lc->mpc_eval ? learner_qf(l) : NULL,
                                  lc->mpc_eval ? &lc->cem : NULL, o->eval_episodes,
@@ -428,7 +438,7 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
             // the two differ only in the averaging (it never feeds back into training).
             float on_mean = NAN, on_sd = NAN;
             if (r == 0 && learner_deploy_policy(l) != learner_policy(l))
-                r = trainer_evaluate(eplant, learner_policy(l), NULL, NULL, NULL,
+                r = trainer_evaluate(eplant, NULL, learner_policy(l), NULL, NULL, NULL,
                                      o->eval_episodes, o->eval_max_steps, eval_seed, &on_mean,
                                      &on_sd, NULL);
             if (r != 0) {

@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include "core/learner.h"
+#include "core/plant.h"
 #include "sim/sim.h"
 
 typedef struct {
@@ -36,6 +37,9 @@ typedef struct {
                                 // the saved run's values (its evaluation schedule)
     int threads;                // resume: > 0 replaces the saved run's thread count
                                 // (the run's results do not depend on it); 0 keeps it
+    const PlantModel* plant;    // the plant's model (reward, termination) as the program
+                                // resolved it (built-in + plugin + rules); NULL: the
+                                // built-in model of cfg's plant (required with resume)
 } TrainOpts;
 
 typedef struct {
@@ -67,10 +71,12 @@ typedef struct {
 } EvalEpisode;
 
 // Deterministic evaluation: `episodes` episodes of pi (tanh(mu)) on plant p, reset
-// with seeds seed0 + i; with ens/qf/cem non-NULL, act by CEM-MPC instead. Mean and
-// std of the returns; each episode's result in per_episode[i] when given (room for
-// `episodes`). 0 or -errno. Nullable: ens, qf, cem, ret_std, per_episode.
-int trainer_evaluate(SimPlant* p, const Policy* pi, const Ensemble* ens, const QFunction* qf,
+// with seeds seed0 + i; with ens/qf/cem non-NULL, act by CEM-MPC instead, scoring with
+// pm's reward, else the ensemble's learned reward head (-EINVAL when neither). Mean
+// and std of the returns; each episode's result in per_episode[i] when given (room for
+// `episodes`). 0 or -errno. Nullable: pm (the built-in model of p), ens, qf, cem,
+// ret_std, per_episode.
+int trainer_evaluate(SimPlant* p, const PlantModel* pm, const Policy* pi, const Ensemble* ens, const QFunction* qf,
                      const CemConfig* cem, int episodes, int max_steps, uint64_t seed0,
                      float* ret_mean, float* ret_std, EvalEpisode* per_episode);
 

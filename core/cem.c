@@ -248,14 +248,14 @@ static void init_mean(CemWork* w, const Ensemble* ens, const Policy* pi, const f
 // Score every candidate: w->score (P). Rows are member-major: row = g * P + i, the
 // members of this iteration in ascending index order (the grouped forward's order).
 static void score_candidates(const CemConfig* cfg, CemWork* w, const Ensemble* ens,
-                             const Policy* pi, const QFunction* q, const SimRewardFn* rf,
+                             const Policy* pi, const QFunction* q, const PlantModel* rf,
                              const float* obs, int iter) {
     const int S = w->S, A = w->A, H = w->H, P = w->P, n_in = S + A;
     const int k = models_per_iter(cfg, ens);
     const int ne = ens->n_elites > 0 ? ens->n_elites : ens->net->n_members;
     const int R = P * k;
     const int known = rf && rf->reward;
-    const int term = rf && rf->terminated;
+    const int term = plant_has_termination(rf);
     int mem[ENS_MAX_MEMBERS], pick[ENS_MAX_MEMBERS];
     for (int g = 0; g < k; g++) {
         int slot = (iter * k + g) % ne;
@@ -282,7 +282,7 @@ static void score_candidates(const CemConfig* cfg, CemWork* w, const Ensemble* e
                 rf->reward(w->r + (size_t)g * P, w->s + (size_t)g * P * S, at,
                            w->s2 + (size_t)g * P * S, P);
         if (term) {
-            rf->terminated(w->done, w->s2, R);
+            plant_terminated(rf, w->done, w->s2, R);
             for (int row = 0; row < R; row++) {
                 w->J[row] += disc * w->alive[row] * w->r[row];
                 if (w->done[row] != 0.0f) w->alive[row] = 0.0f;
@@ -335,7 +335,7 @@ static void select_top(CemWork* w, int K) {
 
 // 0 when cem_plan / cem_score can run with these arguments, else -EINVAL.
 static int check_args(const CemConfig* cfg, const CemWork* w, const Ensemble* ens,
-                      const Policy* pi, const QFunction* q, const SimRewardFn* rf,
+                      const Policy* pi, const QFunction* q, const PlantModel* rf,
                       const float* obs) {
     const int S = w->S, A = w->A;
     for (int j = 0; j < S; j++)
@@ -351,7 +351,7 @@ static int check_args(const CemConfig* cfg, const CemWork* w, const Ensemble* en
 }
 
 int cem_score(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy* pi,
-              const QFunction* q, const SimRewardFn* rf, const float* obs, const float* seqs,
+              const QFunction* q, const PlantModel* rf, const float* obs, const float* seqs,
               int iter, float* score) {
     int rc = check_args(cfg, w, ens, pi, q, rf, obs);
     if (rc) return rc;
@@ -367,7 +367,7 @@ int cem_score(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Polic
 }
 
 int cem_plan(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy* pi,
-             const QFunction* q, const SimRewardFn* rf, const float* obs, Rng* rng,
+             const QFunction* q, const PlantModel* rf, const float* obs, Rng* rng,
              float* act) {
     const int A = w->A, H = w->H, P = w->P;
     int rc = check_args(cfg, w, ens, pi, q, rf, obs);

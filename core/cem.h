@@ -20,7 +20,7 @@
 #include "core/ensemble.h"
 #include "core/policy.h"
 #include "core/qf.h"
-#include "sim/reward.h"
+#include "core/plant.h"
 
 typedef struct {
     int population;     // candidate sequences per iteration (400)
@@ -44,14 +44,14 @@ void cem_work_free(CemWork* w);                 // Nullable: w
 // Plan from observation obs (S); writes the first action act (A). rng drives the
 // sampling. Returns 0, or -EINVAL on NaN/Inf obs.
 int cem_plan(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy* pi,
-             const QFunction* q, const SimRewardFn* rf, const float* obs, Rng* rng,
+             const QFunction* q, const PlantModel* rf, const float* obs, Rng* rng,
              float* act);
 // The objective J of given sequences seqs (population, horizon, act_dim) from obs, as
 // cem_plan's iteration iter scores its candidates (members rotating with iter; NaN
 // or Inf J gives -FLT_MAX): score (population). For tests and diagnostics; no
 // allocation. Returns 0, or -EINVAL as cem_plan.
 int cem_score(const CemConfig* cfg, CemWork* w, const Ensemble* ens, const Policy* pi,
-              const QFunction* q, const SimRewardFn* rf, const float* obs, const float* seqs,
+              const QFunction* q, const PlantModel* rf, const float* obs, const float* seqs,
               int iter, float* score);
 
 #endif

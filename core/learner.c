@@ -49,7 +49,6 @@
 #include "core/rollout.h"
 #include "core/steve.h"
 #include "core/workers.h"
-#include "sim/reward.h"
 
 #include <cblas.h>
 
@@ -94,9 +93,12 @@ void learner_free(Learner* l) {
     free(l);
 }
 
-Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
-                        const float* act_low, const float* act_high, MaacErr* reterr) {
-    if (obs_dim < 1 || act_dim < 1 || act_dim > POLICY_MAX_ACT) {
+Learner* learner_create(const LearnerConfig* cfg_in, const PlantModel* plant, MaacErr* reterr) {
+    const int obs_dim = plant->obs_dim, act_dim = plant->act_dim;
+    const float* act_low = plant->act_low;
+    const float* act_high = plant->act_high;
+    if (obs_dim < 1 || obs_dim > PLANT_MAX_OBS || act_dim < 1 || act_dim > POLICY_MAX_ACT ||
+        act_dim > PLANT_MAX_ACT) {
         maac_err(reterr, -EINVAL, "bad dimensions obs %d act %d", obs_dim, act_dim);
         return NULL;
     }
@@ -115,10 +117,12 @@ Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
     l->A = act_dim;
     memcpy(l->act_low, act_low, (size_t)act_dim * sizeof(float));
     memcpy(l->act_high, act_high, (size_t)act_dim * sizeof(float));
-    l->rf = sim_reward_fn(c->plant);
-    if (l->rf && (l->rf->obs_dim != obs_dim || l->rf->act_dim != act_dim))
-        l->rf = NULL;   // a plant of the same name with another layout: no known functions
-    l->use_known_reward = c->known_reward && l->rf != NULL;
+    l->plant = *plant;
+    l->rf = &l->plant;
+    // known_reward -1 (auto): the plant's reward where it is exact, else the learned head
+    int want = c->known_reward < 0 ? plant->exact : c->known_reward;
+    l->use_known_reward = want && plant_has_reward(plant);
+    c->known_reward = l->use_known_reward;
     l->needs_model = c->horizon > 0 || c->steve || !c->real_only || c->mpc_eval;
     rng_seed(&l->rng, c->seed);
     rng_seed(&l->act_rng, c->seed ^ 0x9e3779b97f4a7c15ULL);
@@ -181,7 +185,7 @@ Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
     };
     // The plant's functions go in even with a learned reward: the actor and STEVE then
     // take only its termination rule, as rollout_run does, so all three imagine alike.
-    const SimRewardFn* rew = l->rf;
+    const PlantModel* rew = l->rf;
     l->actor = maac_actor_create(&ac, &l->dyn, rew, l->pi, l->qf, c->batch);
     SteveConfig qc = {
         .steve = c->steve,
@@ -236,18 +240,7 @@ oom:
     return NULL;
 }
 
-Learner* learner_create_for_plant(const LearnerConfig* cfg, const SimSpec* spec, MaacErr* reterr) {
-    if (spec->act_dim < 1 || spec->act_dim > SIM_MAX_ACT) {
-        maac_err(reterr, -EINVAL, "plant %s: bad action width %d", spec->name, spec->act_dim);
-        return NULL;
-    }
-    float lo[SIM_MAX_ACT], hi[SIM_MAX_ACT];
-    for (int j = 0; j < spec->act_dim; j++) {
-        lo[j] = (float)spec->act_low[j];
-        hi[j] = (float)spec->act_high[j];
-    }
-    return learner_create(cfg, spec->obs_dim, spec->act_dim, lo, hi, reterr);
-}
+const PlantModel* learner_plant(const Learner* l) { return &l->plant; }
 
 void learner_add_transition(Learner* l, const float* s, const float* a, float r,
                             const float* s2, int terminated) {

@@ -22,19 +22,20 @@
 #include "core/cem.h"
 #include "core/replay.h"
 #include "core/ckpt.h"
+#include "core/plant.h"
 #include "core/poll.h"
-#include "sim/sim.h"
 
 typedef struct {
-    char plant[48];           // plant name (selects reward/termination functions)
+    char plant[48];           // plant name (a label: the plant itself is a PlantModel)
     uint64_t seed;            // everything random derives from it
     // MAAC actor
     int horizon;              // H: imagined steps before the terminal Q (4; walker2d 2; 0 = SAC)
     int n_paths;              // K: sampled paths per start state (1 = "single sample" ablation)
     int terminal_actions;     // actions averaged in the terminal Q (5)
     int real_only;            // 1: start states only from D_env (ablation)
-    int known_reward;         // 1: plant's differentiable reward; 0: learned reward head
-                              // (default: 1 where the plant's reward is exact, else 0)
+    int known_reward;         // 1: plant's differentiable reward; 0: learned reward head;
+                              // -1 (default): resolved at learner_create to the plant's
+                              // `exact` where it has a reward, else 0
     // critic
     int steve;                // 1: STEVE value expansion targets; 0: one-step targets
     int steve_horizon;        // H of the value expansion (2)
@@ -104,19 +105,30 @@ typedef struct Learner Learner;
 
 // Fill cfg with the defaults for a plant (spec gives dimensions and bounds).
 void learner_config_default(LearnerConfig* cfg, const char* plant);
+// Presets: "small" (the small-plant settings of docs/training.md: small nets and models,
+// 500 random steps, 10 updates per step) or "locomotion" (the MuJoCo locomotion
+// defaults). Applied over cfg (plant and seed kept); apply a preset before any other
+// setting. 0 or -EINVAL.
+int learner_config_preset(LearnerConfig* cfg, const char* preset, MaacErr* reterr);
+// The preset that fits a plant without tuned defaults (any name but the built-in
+// plants'; for those NULL: their own defaults): "small" for at most 2 action and 16
+// observation entries, or, at control periods of 20 ms or more, 4 and 32; else
+// "locomotion".
+const char* learner_config_auto_preset(const char* plant, int obs_dim, int act_dim,
+                                       double period);
 // Set one setting by name from text ("horizon", "lr_q", "rollout_schedule" = "20,100,1,1",
-// "policy_act" = "relu", "cem.population", ...; names as the fields). 0, -ENOENT (unknown
+// "policy_act" = "relu", "cem.population", ...; names as the fields; "preset" applies
+// learner_config_preset). 0, -ENOENT (unknown
 // key) or -EINVAL (bad value), with reterr filled.
 int learner_config_set(LearnerConfig* cfg, const char* key, const char* value, MaacErr* reterr);
 // Write every setting as "key = value" lines (INI body, no section header) to f (a FILE*).
 void learner_config_print(const LearnerConfig* cfg, void* f);
 // Check a configuration for consistency. 0 or -EINVAL with reterr filled.
 int learner_config_check(const LearnerConfig* cfg, MaacErr* reterr);
-// Create everything for a plant with obs_dim/act_dim/bounds. NULL with reterr on failure.
-Learner* learner_create(const LearnerConfig* cfg, int obs_dim, int act_dim,
-                        const float* act_low, const float* act_high, MaacErr* reterr);
-// learner_create for a sim plant: its observation and action widths and action bounds.
-Learner* learner_create_for_plant(const LearnerConfig* cfg, const SimSpec* spec, MaacErr* reterr);
+// Create everything for a plant: its widths and action bounds, and its reward and
+// termination where known (plant.h; the learner keeps a copy). known_reward = -1 resolves
+// here (learner_config shows the resolved value). NULL with reterr on failure.
+Learner* learner_create(const LearnerConfig* cfg, const PlantModel* plant, MaacErr* reterr);
 void learner_free(Learner* l);    // Nullable: l
 // Add one real transition (terminated = true end; truncation is not terminal).
 void learner_add_transition(Learner* l, const float* s, const float* a, float r,
@@ -161,6 +173,7 @@ const QFunction* learner_qf(const Learner* l);
 // Additions (learner.c, learner_ckpt.c):
 const QFunction* learner_qf_target(const Learner* l);
 const LearnerConfig* learner_config(const Learner* l);        // resolved settings
+const PlantModel* learner_plant(const Learner* l);           // the plant's model (a copy)
 const ReplayBuffer* learner_env_buffer(const Learner* l);     // D_env
 const ReplayBuffer* learner_model_buffer(const Learner* l);   // D_model
 // Rows of a batch drawn from D_env: batch with real_only or an empty D_model, else
@@ -215,13 +228,14 @@ int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, cons
 int learner_state_encode(const Learner* l, const LearnerStateExtra* extra, int flags,
                          char** ret_buf, size_t* ret_len, MaacErr* reterr);
 // Create a learner from a saved state: learner_create with the saved settings, obs/act
-// dimensions and action bounds, then every saved field restored. A truncated, corrupt,
-// wrong-kind or inconsistent file is refused: NULL with reterr filled, nothing leaked.
-// ret_extra (nullable) receives the caller numbers saved with it.
-Learner* learner_state_load(const char* path, MaacErr* reterr);
+// dimensions and action bounds, then every saved field restored. plant gives the reward
+// and termination (its widths must match the file's; NULL: a plant with none known).
+// A truncated, corrupt, wrong-kind or inconsistent file is refused: NULL with reterr
+// filled, nothing leaked. ret_extra (nullable) receives the caller numbers saved with it.
+Learner* learner_state_load(const char* path, const PlantModel* plant, MaacErr* reterr);
 // threads > 0 replaces the saved thread count (a run's results do not depend on it, so a
 // run can move to a machine with more or fewer cores); 0 keeps the saved one.
-Learner* learner_state_load_ex(const char* path, int threads, LearnerStateExtra* ret_extra,
-                               MaacErr* reterr);
+Learner* learner_state_load_ex(const char* path, const PlantModel* plant, int threads,
+                               LearnerStateExtra* ret_extra, MaacErr* reterr);
 
 #endif

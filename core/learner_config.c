@@ -18,7 +18,6 @@
 #include "core/learner.h"
 #include "core/workers.h"
 #include "core/rollout.h"
-#include "sim/reward.h"
 
 #include <errno.h>
 #include <math.h>
@@ -28,6 +27,36 @@
 #include <string.h>
 
 static int streq(const char* a, const char* b) { return strcmp(a, b) == 0; }
+
+static void preset_small(LearnerConfig* cfg) {
+    // Small plants: a few small models and networks, a short random phase and
+    // frequent model fits so the learning test solves inverted_pendulum in a few
+    // thousand steps on two cores (docs/training.md).
+    cfg->horizon = 2;
+    cfg->steve = 0;
+    cfg->terminal_actions = 1;
+    cfg->policy_width = 64;
+    cfg->q_width = 64;
+    cfg->policy_act = NN_ACT_RELU;
+    cfg->q_act = NN_ACT_RELU;
+    cfg->n_models = 4;
+    cfg->n_elites = 3;
+    cfg->model_hidden = 2;
+    cfg->model_width = 64;
+    cfg->updates_per_step = 10;
+    cfg->lr_policy = 1e-3f;
+    cfg->lr_q = 1e-3f;
+    cfg->lr_alpha = 1e-3f;
+    cfg->batch = 128;
+    cfg->real_ratio = 0.5f;
+    cfg->init_random_steps = 500;
+    cfg->model_train_freq = 250;
+    cfg->model_fit_freq = 0;
+    cfg->rollout_batch = 1000;
+    cfg->model_max_epochs = 30;
+    cfg->model_batch = 128;
+    cfg->env_capacity = 200000;
+}
 
 void learner_config_default(LearnerConfig* cfg, const char* plant) {
     memset(cfg, 0, sizeof(*cfg));
@@ -41,8 +70,8 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     // forward-velocity plants: gym's reward needs the x position the observation
     // omits, SPEC.md §4) the ensemble's learned reward head, MBPO-style. On
     // half_cheetah the learned head also learned faster (docs/results.md).
-    const SimRewardFn* rf = plant ? sim_reward_fn(plant) : NULL;
-    cfg->known_reward = rf ? rf->exact : 1;
+    // (resolved against the PlantModel at learner_create)
+    cfg->known_reward = -1;
     cfg->steve = 1;
     cfg->steve_horizon = 2;
     cfg->auto_entropy = 1;
@@ -124,34 +153,44 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     } else if (streq(plant, "inverted_pendulum") || streq(plant, "double_integrator") ||
                streq(plant, "inverted_double_pendulum") || streq(plant, "reacher") ||
                streq(plant, "swimmer")) {
-        // Small plants: a few small models and networks, a short random phase and
-        // frequent model fits so the learning test solves inverted_pendulum in a few
-        // thousand steps on two cores (docs/training.md).
-        cfg->horizon = 2;
-        cfg->steve = 0;
-        cfg->terminal_actions = 1;
-        cfg->policy_width = 64;
-        cfg->q_width = 64;
-        cfg->policy_act = NN_ACT_RELU;
-        cfg->q_act = NN_ACT_RELU;
-        cfg->n_models = 4;
-        cfg->n_elites = 3;
-        cfg->model_hidden = 2;
-        cfg->model_width = 64;
-        cfg->updates_per_step = 10;
-        cfg->lr_policy = 1e-3f;
-        cfg->lr_q = 1e-3f;
-        cfg->lr_alpha = 1e-3f;
-        cfg->batch = 128;
-        cfg->real_ratio = 0.5f;
-        cfg->init_random_steps = 500;
-        cfg->model_train_freq = 250;
-        cfg->model_fit_freq = 0;
-        cfg->rollout_batch = 1000;
-        cfg->model_max_epochs = 30;
-        cfg->model_batch = 128;
-        cfg->env_capacity = 200000;
+        preset_small(cfg);
     }
+}
+
+// ---- presets ---------------------------------------------------------------------
+
+static int tuned_plant(const char* plant) {
+    static const char* const names[] = {"half_cheetah", "hopper", "walker2d", "ant",
+                                        "inverted_pendulum", "double_integrator",
+                                        "inverted_double_pendulum", "reacher", "swimmer"};
+    for (unsigned i = 0; plant && i < sizeof names / sizeof names[0]; i++)
+        if (streq(plant, names[i])) return 1;
+    return 0;
+}
+
+const char* learner_config_auto_preset(const char* plant, int obs_dim, int act_dim,
+                                       double period) {
+    if (tuned_plant(plant)) return NULL;
+    if (act_dim <= 2 && obs_dim <= 16) return "small";
+    if (period >= 0.02 && act_dim <= 4 && obs_dim <= 32) return "small";
+    return "locomotion";
+}
+
+int learner_config_preset(LearnerConfig* cfg, const char* preset, MaacErr* reterr) {
+    if (streq(preset, "small")) {
+        preset_small(cfg);
+        return 0;
+    }
+    if (streq(preset, "locomotion")) {
+        char plant[sizeof cfg->plant];
+        memcpy(plant, cfg->plant, sizeof plant);
+        uint64_t seed = cfg->seed;
+        learner_config_default(cfg, "");
+        memcpy(cfg->plant, plant, sizeof plant);
+        cfg->seed = seed;
+        return 0;
+    }
+    return maac_err(reterr, -EINVAL, "preset '%s': small or locomotion", preset);
 }
 
 // ---- setting by name ------------------------------------------------------------
@@ -203,6 +242,8 @@ static int key_eq(const char* want, const char* got) {
 }
 
 int learner_config_set(LearnerConfig* cfg, const char* key, const char* value, MaacErr* reterr) {
+    if (key_eq("preset", key))
+        return learner_config_preset(cfg, value, reterr);
     const Field* f = NULL;
     for (int i = 0; i < N_FIELDS; i++)
         if (key_eq(FIELDS[i].key, key)) {

@@ -16,13 +16,14 @@
 #include "core/rollout.h"
 #include "core/steve.h"
 #include "core/workers.h"
-#include "sim/reward.h"
+#include "core/plant.h"
 
 struct Learner {
     LearnerConfig cfg;           // settings (target_entropy resolved)
     int S, A;                    // obs_dim, act_dim
     float act_low[POLICY_MAX_ACT], act_high[POLICY_MAX_ACT];   // (A)
-    const SimRewardFn* rf;       // plant's reward/termination, NULL if none
+    PlantModel plant;            // the plant (a copy)
+    const PlantModel* rf;        // &plant
     int use_known_reward;        // rf used for imagined rewards
     int needs_model;             // some part of the configuration uses the ensemble
     Rng rng;                     // batches, noise, model fits, rollouts

@@ -444,8 +444,8 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     return 0;
 }
 
-Learner* learner_state_load_ex(const char* path, int threads, LearnerStateExtra* ret_extra,
-                               MaacErr* reterr) {
+Learner* learner_state_load_ex(const char* path, const PlantModel* plant, int threads,
+                               LearnerStateExtra* ret_extra, MaacErr* reterr) {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     maac_err(reterr, -ENOTSUP, "learner state: little-endian hosts only");
     return NULL;
@@ -493,7 +493,19 @@ Learner* learner_state_load_ex(const char* path, int threads, LearnerStateExtra*
         r = -EINVAL;
         goto out;
     }
-    l = learner_create(cfg, (int)S, (int)A, bounds, bounds + A, &me);
+    PlantModel pm;
+    if (plant && (plant->obs_dim != S || plant->act_dim != A)) {
+        r = maac_err(&me, -EINVAL, "saved for obs %ld / action %ld entries, the plant '%s' has "
+                     "%d / %d", S, A, plant->name, plant->obs_dim, plant->act_dim);
+        goto out;
+    }
+    if (plant)
+        pm = *plant;
+    else if ((r = plant_init(&pm, cfg->plant, (int)S, (int)A, &me)) != 0)
+        goto out;
+    // the saved bounds are the ones the policy was built with
+    plant_set_bounds(&pm, bounds, bounds + A);
+    l = learner_create(cfg, &pm, &me);
     if (!l) {
         r = -EINVAL;
         goto out;
@@ -520,6 +532,6 @@ out_read:
     return l;
 }
 
-Learner* learner_state_load(const char* path, MaacErr* reterr) {
-    return learner_state_load_ex(path, 0, NULL, reterr);
+Learner* learner_state_load(const char* path, const PlantModel* plant, MaacErr* reterr) {
+    return learner_state_load_ex(path, plant, 0, NULL, reterr);
 }

@@ -25,7 +25,7 @@
 struct MaacActor {
     MaacConfig cfg;
     MaacDynamics dyn;
-    const SimRewardFn* rew;
+    const PlantModel* rew;
     int S, A, H, K, Na;
     int max_batch, max_n;          // start states, rows (max_batch * K)
     int B, N;                      // of the last forward
@@ -177,7 +177,7 @@ void maac_dynamics_linear(MaacDynamics* d, const MaacLinearModel* lm) {
 static float* fbuf(long n) { return calloc((size_t)(n > 0 ? n : 1), sizeof(float)); }
 
 MaacActor* maac_actor_create(const MaacConfig* cfg, const MaacDynamics* dyn,
-                             const SimRewardFn* rew, const Policy* pi, const QFunction* q,
+                             const PlantModel* rew, const Policy* pi, const QFunction* q,
                              int max_batch) {
     if (!cfg || !dyn || !pi || !q || max_batch < 1 || cfg->horizon < 0 || cfg->n_paths < 1 ||
         cfg->terminal_actions < 1)
@@ -335,8 +335,8 @@ float maac_actor_forward(MaacActor* ma, const Policy* pi, const QFunction* q, co
                              ma->s[t], ma->a[t], ma->member[t],
                              ma->dyn.n_eps ? ma->eps_m[t] : NULL, N);
         if (!learned) ma->rew->reward(ma->r[t], ma->s[t], ma->a[t], ma->s[t + 1], N);
-        if (ma->rew && ma->rew->terminated) {
-            ma->rew->terminated(ma->done, ma->s[t + 1], N);
+        if (plant_has_termination(ma->rew)) {
+            plant_terminated(ma->rew, ma->done, ma->s[t + 1], N);
             for (int i = 0; i < N; i++)
                 ma->mask[t + 1][i] = ma->mask[t][i] * (ma->done[i] > 0.5f ? 0.0f : 1.0f);
         } else {

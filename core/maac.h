@@ -37,7 +37,7 @@
 #include "core/policy.h"
 #include "core/qf.h"
 #include "core/rng.h"
-#include "sim/reward.h"
+#include "core/plant.h"
 
 // ---- dynamics vtable ------------------------------------------------------------
 // One imagined step over B rows, differentiable w.r.t. (s, a). Work is per step
@@ -91,7 +91,7 @@ typedef struct MaacActor MaacActor;
 // fix the sizes of the work buffers; later calls must pass networks of the same shape.
 // NULL on OOM or inconsistent sizes.
 MaacActor* maac_actor_create(const MaacConfig* cfg, const MaacDynamics* dyn,
-                             const SimRewardFn* rew, const Policy* pi, const QFunction* q,
+                             const PlantModel* rew, const Policy* pi, const QFunction* q,
                              int max_batch);
 void maac_actor_free(MaacActor* ma);   // Nullable: ma
 // Draw every noise input for B start states (N = B*K rows) from rng.

@@ -89,7 +89,7 @@ static int state_ok(const float* s2, int S) {
     return 1;
 }
 
-int rollout_run(const Ensemble* e, const Policy* p, const SimRewardFn* rf, int use_known_reward,
+int rollout_run(const Ensemble* e, const Policy* p, const PlantModel* rf, int use_known_reward,
                 RolloutWork* w, const ReplayBuffer* d_env, ReplayBuffer* d_model, long n_start,
                 int k, Rng* rng, RolloutStats* ret) {
     RolloutStats st = {0, 0, 0};
@@ -115,10 +115,7 @@ int rollout_run(const Ensemble* e, const Policy* p, const SimRewardFn* rf, int u
                              w->member, w->eps_m, live);
             if (known)
                 rf->reward(w->r, w->s, w->a, w->s2, live);
-            if (rf && rf->terminated)
-                rf->terminated(w->done, w->s2, live);
-            else
-                memset(w->done, 0, (size_t)live * sizeof(float));
+            plant_terminated(rf, w->done, w->s2, live);
             // Keep only finite rows in D_model; a non-finite/diverged row is dropped.
             int n_keep = 0;
             for (int b = 0; b < live; b++) {

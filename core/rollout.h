@@ -6,7 +6,8 @@
 //   a_t ~ pi(.|s_t)  (stochastic, reparameterised with fresh noise)
 //   m ~ Uniform(elites) per row per step;  s_{t+1} = f_m(s_t, a_t) + sampled noise
 //   r_t = r(s_t, a_t, s_{t+1})  (the plant's known reward, or the ensemble's reward head)
-//   d_t = terminated(s_{t+1})   (the plant's static termination; none when unknown)
+//   d_t = terminated(s_{t+1})   (the plant's termination function and/or rule, plant.h;
+//                               none when unknown)
 // Every imagined transition goes to D_model; rows whose d_t = 1 (or whose state turns
 // non-finite or leaves |s| <= ROLLOUT_STATE_CLIP) stop there, the others chain on.
 // Work is done in chunks of at most max_rows rows, so memory is bounded whatever n is.
@@ -18,7 +19,7 @@
 #include "core/poll.h"
 #include "core/policy.h"
 #include "core/replay.h"
-#include "sim/reward.h"
+#include "core/plant.h"
 
 #define ROLLOUT_STATE_CLIP 1e4f
 
@@ -43,7 +44,7 @@ void rollout_work_set_poll(RolloutWork* w, MaacPollFn fn, void* arg);
 // and termination; with rf NULL or use_known_reward 0 the ensemble must learn the reward.
 // 0 or -EINVAL (empty d_env, no reward source) / -ECANCELED (the poll hook asked to
 // stop). Nullable: rf, ret.
-int rollout_run(const Ensemble* e, const Policy* p, const SimRewardFn* rf, int use_known_reward,
+int rollout_run(const Ensemble* e, const Policy* p, const PlantModel* rf, int use_known_reward,
                 RolloutWork* w, const ReplayBuffer* d_env, ReplayBuffer* d_model, long n_start,
                 int k, Rng* rng, RolloutStats* ret);
 

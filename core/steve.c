@@ -19,7 +19,7 @@
 struct Steve {
     SteveConfig cfg;
     MaacDynamics dyn;
-    const SimRewardFn* rew;
+    const PlantModel* rew;
     int S, A, H;                  // H: effective horizon (0 without STEVE)
     int Mmax, M;                  // member capacity; members of the last draw
     int ids[ENS_MAX_MEMBERS];     // member ids of the last draw
@@ -50,7 +50,7 @@ static double macs_row(const Mlp* m) {
     return macs;
 }
 
-Steve* steve_create(const SteveConfig* cfg, const MaacDynamics* dyn, const SimRewardFn* rew,
+Steve* steve_create(const SteveConfig* cfg, const MaacDynamics* dyn, const PlantModel* rew,
                     const Policy* pi, const QFunction* q, int max_batch) {
     if (!cfg || !dyn || !pi || !q || max_batch < 1 || cfg->horizon < 0) return NULL;
     int S = pi->obs_dim, A = pi->act_dim;
@@ -189,8 +189,8 @@ void steve_targets(Steve* st, const Policy* pi, const QFunction* qtarg, float al
         st->dyn.step_forward(st->dyn.ctx, st->dw, st->s[k + 1], learned ? st->r[k] : NULL,
                              src_s, src_a, st->memb, st->dyn.n_eps ? st->eps_m[k] : NULL, R);
         if (!learned) st->rew->reward(st->r[k], src_s, src_a, st->s[k + 1], R);
-        if (st->rew && st->rew->terminated) {
-            st->rew->terminated(st->done, st->s[k + 1], R);
+        if (plant_has_termination(st->rew)) {
+            plant_terminated(st->rew, st->done, st->s[k + 1], R);
             for (int i = 0; i < R; i++)
                 st->c[k + 1][i] = src_c[i] * (st->done[i] > 0.5f ? 0.0f : 1.0f);
         } else {

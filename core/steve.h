@@ -43,7 +43,7 @@ typedef struct Steve Steve;
 
 // For up to max_batch transitions. dyn copied (ctx borrowed); rew borrowed (nullable when
 // known_reward = 0). NULL on OOM or bad sizes.
-Steve* steve_create(const SteveConfig* cfg, const MaacDynamics* dyn, const SimRewardFn* rew,
+Steve* steve_create(const SteveConfig* cfg, const MaacDynamics* dyn, const PlantModel* rew,
                     const Policy* pi, const QFunction* q, int max_batch);
 void steve_free(Steve* st);   // Nullable: st
 // Draw the noise of the next steve_targets over B transitions (policy eps at every level,

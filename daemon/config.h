@@ -15,6 +15,7 @@
 #include "core/err.h"
 
 #define CFG_STR 256
+#define CFG_LIST 2048
 #define CFG_MAX_ACT 32
 #define CFG_MAX_LEARNER_SET 64
 
@@ -32,6 +33,13 @@ typedef struct {
     float safe_action[CFG_MAX_ACT];  // (n_safe_action) the action served when no valid obs
     long max_msg_bytes;              // larger messages are rejected (oversized)
     int allow_takeover;              // 1: a second plant's hello replaces a live one
+    // [plant] task and safety (daemon/plant_config.c, docs/robots.md)
+    char reward_plugin[CFG_STR];     // "" or a reward/termination plugin (.so)
+    char terminate_obs_min[CFG_LIST];   // "" or per-entry bounds: imagined and real episodes
+    char terminate_obs_max[CFG_LIST];   // end where obs leaves them ("0.7, -inf, ...")
+    char obs_min[CFG_LIST];          // "" or per-entry bounds: an observation outside
+    char obs_max[CFG_LIST];          // them gets the safe action and counts a fault
+    double max_action_change;        // max |a_t - a_(t-1)| per entry per tick (0 = none)
     // [control]
     int cpu;                         // pin the control thread (-1 = no pinning)
     int priority;                    // SCHED_FIFO priority (0 = stay SCHED_OTHER)

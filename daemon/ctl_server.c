@@ -220,6 +220,7 @@ static void add_stats(Maacd* d, Kv* k) {
         U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
         U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
         U(stale); U(disconnects); U(hellos); U(last_episode_len); U(err_busy); U(takeovers);
+        U(obs_faults); U(actions_clamped); U(actions_rate_limited);
         U(eval_episodes); U(busy_notices);
 #undef U
         kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
@@ -438,6 +439,15 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
         }
         if (!c) {
             n = reply_err(out, cap, "not_ready", "no plant connected yet");
+            goto done;
+        }
+        LtStatus lts;
+        if (lt) lt_status(lt, &lts);
+        if (am == ACT_MODE_MPC && (!lt || lts.state == LT_FAILED || lts.state == LT_DISABLED)) {
+            // CEM plans with the learner's models and the plant's reward or their reward head
+            n = reply_err(out, cap, "mpc_unavailable", "CEM-MPC needs the learner's models and "
+                          "reward; the learner is %s", !lt ? (d->cfg.learn ? "not running"
+                          : "disabled ([learner] enabled = false)") : lt_state_name(lts.state));
             goto done;
         }
         ctrl_set_act_mode(c, am);

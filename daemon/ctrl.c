@@ -21,6 +21,7 @@
 
 #include "daemon/notify.h"
 #include "daemon/ratelog.h"
+#include "daemon/plant_config.h"
 
 #define RLX memory_order_relaxed
 #define MAX_MSGS_PER_TICK 256
@@ -36,7 +37,8 @@ struct Ctrl {
     void* plant_sock;               // ROUTER (owned)
     void* learner_push;             // PUSH to LINK_LEARNER_INPROC (owned)
     SwapSlot* slot;                 // policy publication (borrowed)
-    const SimRewardFn* rf;          // for CEM (NULL: no MPC)
+    const PlantModel* rf;           // the plant's model (&plant.model or &model_tmp): CEM's
+    PlantModel model_tmp;           // reward and the safety limits
     LinkPeer peer;                  // the plant that said hello
     int have_peer;
     int64_t peer_rx_ns;             // when the plant last sent anything (session ownership)
@@ -61,6 +63,8 @@ struct Ctrl {
     float* row;                     // (2S + A + 2) transition row
     float* scratch;                 // (CTRL_SCRATCH_FLOATS) policy_act1 scratch
     float safe[WIRE_MAX_ACT];       // (A) safe action
+    float last_act[WIRE_MAX_ACT];   // (A) the last computed action (rate limit)
+    int have_last_act;
     Rng rng;
     // episode / sequence state
     int have_seq;
@@ -134,7 +138,7 @@ Ctrl* ctrl_create(const DaemonConfig* cfg, const PlantInfo* plant, void* zctx, v
     }
     c->stale_ns = stale;
     c->slot = slot;
-    c->rf = sim_reward_fn(plant->name);
+    c->rf = plant_config_model(&c->plant, &c->model_tmp);
     if (peer && peer->id_len) {
         c->peer = *peer;
         c->have_peer = 1;
@@ -263,15 +267,52 @@ static void send_safe(Ctrl* c, const LinkPeer* to, uint64_t seq) {
 
 //==== policy ======================================================================
 
+// Safety limits of the plant's model (plant.h, [plant] obs_min/obs_max): 1 when an
+// observation entry is outside its bounds (a counted fault), else 0.
+static int obs_fault(Ctrl* c) {
+    const PlantModel* m = c->rf;
+    if (!m->obs_limits) return 0;
+    for (int i = 0; i < c->S; i++)
+        if (!(c->obs[i] >= m->obs_min[i] && c->obs[i] <= m->obs_max[i])) {
+            inc(&c->st.obs_faults);
+            rt_ring_push(&c->st.events, atomic_load_explicit(&c->st.ticks, RLX),
+                         CTRL_EV_OBS_FAULT, i, c->obs[i]);
+            return 1;
+        }
+    return 0;
+}
+
+// Every computed action (policy, CEM, exploration): clamped into the action bounds,
+// then each entry moved at most max_action_change from the last computed action.
+static void limit_action(Ctrl* c) {
+    const float mac = c->rf->max_act_change;
+    int clamped = 0, limited = 0;
+    for (int j = 0; j < c->A; j++) {
+        float v = c->act[j];
+        if (v < c->plant.act_low[j]) v = c->plant.act_low[j], clamped = 1;
+        if (v > c->plant.act_high[j]) v = c->plant.act_high[j], clamped = 1;
+        if (mac > 0 && c->have_last_act) {
+            float lo = c->last_act[j] - mac, hi = c->last_act[j] + mac;
+            if (v < lo) v = lo, limited = 1;
+            if (v > hi) v = hi, limited = 1;
+        }
+        c->act[j] = v;
+        c->last_act[j] = v;
+    }
+    c->have_last_act = 1;
+    if (clamped) inc(&c->st.actions_clamped);
+    if (limited) inc(&c->st.actions_rate_limited);
+}
+
 // Compute the action for c->obs into c->act. Returns 1 when it is a policy action,
 // 0 when the safe action was used.
 static int compute_action(Ctrl* c, const ServedPolicy* sp) {
-    if (!sp || !sp->pi) {
+    if (!sp || !sp->pi || obs_fault(c)) {
         memcpy(c->act, c->safe, sizeof(float) * c->A);
         return 0;
     }
     int r;
-    if (atomic_load_explicit(&c->act_mode, RLX) == ACT_MODE_MPC && sp->cem && c->rf) {
+    if (atomic_load_explicit(&c->act_mode, RLX) == ACT_MODE_MPC && sp->cem) {
         r = cem_plan(&sp->cem_cfg, sp->cem, sp->ens, sp->pi, sp->qf, c->rf, c->obs, &c->rng,
                      c->act);
     } else if (atomic_load_explicit(&c->explore, RLX) && c->random_left > 0 &&
@@ -296,6 +337,7 @@ static int compute_action(Ctrl* c, const ServedPolicy* sp) {
         memcpy(c->act, c->safe, sizeof(float) * c->A);
         return 0;
     }
+    limit_action(c);
     return 1;
 }
 
@@ -846,6 +888,10 @@ void ctrl_drain_events(Ctrl* c) {
             break;
         case CTRL_EV_SEND_FAIL:
             ratelog_log(&rl_send, LOG_LV_WARNING, "plant: send failed: %s", strerror(-e.arg));
+            break;
+        case CTRL_EV_OBS_FAULT:
+            maacd_log(LOG_LV_WARNING, "observation entry %d = %g outside [plant] obs_min/obs_max: "
+                      "safe action served", e.arg, e.value);
             break;
         case CTRL_EV_POLICY_FAIL:
             ratelog_log(&rl_policy, LOG_LV_WARNING, "policy failed (%s): safe action served",

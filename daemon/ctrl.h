@@ -37,7 +37,7 @@
 #include "daemon/config.h"
 #include "daemon/rt.h"
 #include "daemon/swap.h"
-#include "sim/reward.h"
+#include "core/plant.h"
 #include "transport/link.h"
 #include "transport/wire.h"
 
@@ -68,6 +68,8 @@ typedef struct {
     double dt;                          // plant control period (s)
     float act_low[WIRE_MAX_ACT];        // (act_dim)
     float act_high[WIRE_MAX_ACT];       // (act_dim)
+    PlantModel model;                   // the plant's model resolved at hello
+                                        // (plant_config.h); obs_dim 0: none (nothing known)
 } PlantInfo;
 
 // Check that sp->pi fits plant (sizes, bounds, plant name when recorded, scratch
@@ -89,6 +91,8 @@ enum {
     CTRL_EV_STALE,          // realtime: stale observation, safe action served
     CTRL_EV_EVAL_EPISODE,   // as CTRL_EV_EPISODE, for a deterministic evaluation episode
     CTRL_EV_BUSY,           // a second plant's hello refused (arg 0) / taking over (arg 1)
+    CTRL_EV_OBS_FAULT,      // observation outside [plant] obs_min/obs_max: arg = entry,
+                            // value = its value; safe action served
 };
 // EPISODE / EVAL_EPISODE events carry the env steps in RtEvent.tick.
 
@@ -108,6 +112,10 @@ typedef struct {
     _Atomic uint64_t err_nonfinite, err_oversized, err_sequence, err_wrong_type;
     _Atomic uint64_t err_send, err_policy, stale, err_not_ready, err_wrong_plant;
     _Atomic uint64_t disconnects;        // plants that left mid-episode
+    _Atomic uint64_t obs_faults;         // observations outside [plant] obs_min/obs_max
+                                         // (answered with the safe action)
+    _Atomic uint64_t actions_clamped;    // computed actions clamped into the action bounds
+    _Atomic uint64_t actions_rate_limited;   // ... limited by [plant] max_action_change
     _Atomic uint64_t hellos;             // hellos accepted
     _Atomic uint64_t err_busy;           // hellos refused: another plant holds the session
     _Atomic uint64_t takeovers;          // hellos that replaced a live plant (allow_takeover)

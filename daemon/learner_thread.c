@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "daemon/notify.h"
+#include "daemon/plant_config.h"
 #include "daemon/rt.h"
 #include "daemon/saver.h"
 #include "daemon/security.h"
@@ -506,7 +507,9 @@ static Learner* try_resume(LearnerThread* t) {
     MaacErr err;
     err.msg[0] = 0;
     LearnerStateExtra x;
-    Learner* l = learner_state_load_ex(t->resume_path, t->lc.threads, &x, &err);
+    PlantModel tmp;
+    Learner* l = learner_state_load_ex(t->resume_path, plant_config_model(&t->plant, &tmp),
+                                       t->lc.threads, &x, &err);
     if (!l) {
         maacd_log(LOG_LV_ERR, "learner state %s not resumed: %s; starting a fresh learner",
                   t->resume_path, err.msg);
@@ -537,8 +540,8 @@ static Learner* try_resume(LearnerThread* t) {
 static Learner* create_fresh(LearnerThread* t) {
     MaacErr err;
     err.msg[0] = 0;
-    Learner* l = learner_create(&t->lc, t->plant.obs_dim, t->plant.act_dim, t->plant.act_low,
-                                t->plant.act_high, &err);
+    PlantModel tmp;
+    Learner* l = learner_create(&t->lc, plant_config_model(&t->plant, &tmp), &err);
     if (!l) {
         char why[256];
         snprintf(why, sizeof why, "learner_create: %.200s", err.msg[0] ? err.msg : "failed");

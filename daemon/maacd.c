@@ -30,6 +30,7 @@
 #include "daemon/health_alarm.h"
 #include "daemon/notify.h"
 #include "daemon/ratelog.h"
+#include "daemon/plant_config.h"
 #include "daemon/rt.h"
 #include "daemon/state_dir.h"
 #include "daemon/swap.h"
@@ -449,9 +450,11 @@ int main(int argc, char** argv) {
     if (d->cfg.n_safe_action && d->cfg.n_safe_action != plant.act_dim)
         maacd_log(LOG_LV_WARNING, "plant.safe_action has %d values, the plant %d; missing "
                   "entries are 0 (clamped into the bounds)", d->cfg.n_safe_action, plant.act_dim);
+    if (plant_config_start(&d->cfg, &plant) < 0)
+        goto out;
 
     LearnerConfig lc;
-    if (lt_resolve_config(&d->cfg, plant.name, &lc, &err) < 0) {
+    if (plant_config_learner(&d->cfg, &plant, &lc, &err) < 0) {
         maacd_log(LOG_LV_ERR, "learner settings: %s; learning off", err.msg);
         d->cfg.learn = 0;
         learner_config_default(&lc, plant.name);

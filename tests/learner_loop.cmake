@@ -1,8 +1,8 @@
 # Learner loop, rollouts and learning tests (learner.c, rollout.c, cli/trainer.c).
-maac_test(test_rollout test_rollout.c LIBS maac_core maac_sim maac_core TIMEOUT 120)
+maac_test(test_rollout test_rollout.c LIBS maac_sim maac_core TIMEOUT 120)
 maac_test(test_learner test_learner.c LIBS maac_trainer TIMEOUT 300)
 # Exact resume from a learner_state checkpoint (core/learner_state.c), refusals.
-maac_test(test_learner_resume test_learner_resume.c LIBS maac_core maac_sim maac_core TIMEOUT 300)
+maac_test(test_learner_resume test_learner_resume.c LIBS maac_sim maac_core TIMEOUT 300)
 maac_test(test_learn_pendulum test_learn_pendulum.c LIBS maac_trainer TIMEOUT 900)
 # The `maac` command end to end (train with INI + flags, eval, eval --mpc).
 add_test(NAME maac_cli_smoke COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/maac_cli_smoke.sh $<TARGET_FILE:maac>)

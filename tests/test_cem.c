@@ -2,7 +2,7 @@
 // test_cem.c -- CEM-MPC on toy problems with a known optimum.
 //
 // The "ensemble" has no hidden layer (a linear model) with weights set by hand so
-// that every member predicts s0' = s0 + 0.5 a exactly; the reward is a SimRewardFn
+// that every member predicts s0' = s0 + 0.5 a exactly; the reward is a PlantModel
 // written here. Checks: CEM finds the optimum first action that the policy's own
 // action misses; the terminal value is min(Q1, Q2); the learned-reward path; same
 // seed -> same action; NaN obs -> -EINVAL; cem_plan allocates nothing (malloc and
@@ -52,8 +52,8 @@ static void r_zero(float* r, const float* s, const float* a, const float* s2, in
     (void)s, (void)a, (void)s2;
     for (int b = 0; b < B; b++) r[b] = 0.0f;
 }
-static const SimRewardFn RF_TARGET = {"toy", S, A, 1, r_target, NULL, NULL};
-static const SimRewardFn RF_ZERO = {"toy0", S, A, 1, r_zero, NULL, NULL};
+static const PlantModel RF_TARGET = {.name = "toy", .obs_dim = S, .act_dim = A, .exact = 1, .reward = r_target};
+static const PlantModel RF_ZERO = {.name = "toy0", .obs_dim = S, .act_dim = A, .exact = 1, .reward = r_zero};
 
 // Linear members: s0' = s0 + 0.5 a; learned reward (if any) r = -a.
 static Ensemble* make_model(int learn_reward) {
@@ -219,10 +219,10 @@ static void r_big(float* r, const float* s, const float* a, const float* s2, int
 static void t_big(float* done, const float* s2, int B) {
     for (int b = 0; b < B; b++) done[b] = fabsf(s2[b * BS + 1]) > g_term_at ? 1.0f : 0.0f;
 }
-static const SimRewardFn RF_BIG = {"big", BS, BA, 1, r_big, NULL, t_big};
+static const PlantModel RF_BIG = {.name = "big", .obs_dim = BS, .act_dim = BA, .exact = 1, .reward = r_big, .terminated = t_big};
 
 static void ref_score(const CemConfig* cfg, const Ensemble* e, const Policy* pi,
-                      const QFunction* q, const SimRewardFn* rf, const float* obs,
+                      const QFunction* q, const PlantModel* rf, const float* obs,
                       const float* seqs, int iter, float* out, int* n_term) {
     EnsStepWork* ew = ens_step_work_create(e, 1);
     PolicyWork* pw = policy_work_create(pi, 1);
@@ -317,7 +317,7 @@ static void test_cem_score_matches_reference(void) {
         g_term_at = v[18];
         ens_step_work_free(ew);
     }
-    struct { int n_models, iter; const SimRewardFn* rf; } cases[4] = {
+    struct { int n_models, iter; const PlantModel* rf; } cases[4] = {
         {2, 1, &RF_BIG},   // members elites[2], elites[0] = 2, 4
         {1, 2, &RF_BIG},   // member elites[2] = 2
         {0, 0, &RF_BIG},   // all three elites

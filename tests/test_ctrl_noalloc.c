@@ -4,7 +4,8 @@
 // every call made while ctrl_step runs, over thousands of ticks in lock-step and
 // realtime modes, with good observations, episode ends, bad messages (NaN, wrong
 // size, malformed, out-of-order) and a policy publication mid-run; and in MPC mode
-// (cem_plan with the bundle's preallocated CemWork).
+// (cem_plan with the bundle's preallocated CemWork); with the safety limits on
+// (observation bounds, action rate limit).
 // Scope: --wrap sees our objects and the statically linked core/transport code; the
 // shared libzmq may allocate inside zmq_send for messages over 33 bytes (its own
 // message pool, outside our control; docs/daemon.md).
@@ -16,6 +17,7 @@
 
 #include "daemon/ctrl.h"
 #include "test_util.h"
+#include "daemon/plant_config.h"
 
 static _Atomic int counting;
 static _Atomic long n_alloc;
@@ -90,6 +92,11 @@ static void run(PlantMode mode, int mpc) {
     swap_publish(&slot, mpc ? make_mpc(1, &plant) : make_policy(1, &plant), 0, NULL);
     DaemonConfig cfg;
     config_default(&cfg);
+    // safety limits on: observation bounds (obs[0] > 0.99 about 5% of ticks) and a rate limit
+    snprintf(cfg.obs_max, sizeof cfg.obs_max, "0.99, none, none, none, none, none, none, none, "
+             "none, none, none");
+    cfg.max_action_change = 0.5;
+    CHECK(plant_config_resolve(&cfg, &plant, &err) == 0, "plant model: %s", err.msg);
     cfg.plant_mode = mode;
     cfg.rate_hz = 1000;
     cfg.stale_ms = 1e6;   // never stale here: each tick answers
@@ -183,6 +190,10 @@ static void run(PlantMode mode, int mpc) {
     CHECK(errors >= N / 120, "bad inputs got error replies (%ld)", errors);
     CHECK(atomic_load(&st->err_policy) == 0, "no policy/CEM failures");
     CHECK(atomic_load(&st->transitions) > (uint64_t)N / 2, "transitions pushed");
+    CHECK(atomic_load(&st->obs_faults) > 0 && atomic_load(&st->actions_rate_limited) > 0,
+          "the safety limits acted (%llu faults, %llu rate limited)",
+          (unsigned long long)atomic_load(&st->obs_faults),
+          (unsigned long long)atomic_load(&st->actions_rate_limited));
     CHECK(atomic_load(&st->policy_version) == 2, "picked up the mid-run policy");
     free(m);
     ctrl_free(c);

@@ -26,6 +26,7 @@
 #include "core/maac.h"
 #include "sim/double_integrator.h"
 #include "test_util.h"
+#include "plant_util.h"
 
 enum { NS = 2, NA = 1, NSTART = 512, HMAX = 10 };
 static const double KPOL[NS] = {-3.0, -2.0};
@@ -194,7 +195,7 @@ int main(void) {
     MaacLinearModel lm = {NS, NA, Af, Bf};
     MaacDynamics dyn;
     maac_dynamics_linear(&dyn, &lm);
-    const SimRewardFn* rew = sim_reward_fn("double_integrator");
+    const PlantModel* rew = test_builtin_plant("double_integrator");
     CHECK(rew != NULL, "double_integrator reward");
     double err[HMAX + 1];
     float* grad = calloc((size_t)pi->net->n_params, sizeof(float));

@@ -23,6 +23,7 @@
 #include "core/learner.h"
 #include "sim/sim.h"
 #include "test_util.h"
+#include "plant_util.h"
 
 typedef struct {
     double sum_returns;
@@ -55,7 +56,7 @@ static int run_learner(const LearnerConfig* c, long steps, RunOut* out) {
         return -1;
     }
     const SimSpec* sp = sim_spec(p);
-    Learner* l = learner_create_for_plant(c, sp, &me);
+    Learner* l = learner_create(c, test_spec_plant(sp), &me);
     if (!l) {
         fprintf(stderr, "learner_create: %s\n", me.msg);
         sim_free(p);
@@ -300,8 +301,8 @@ static void test_policy_average(void) {
         return;
     const SimSpec* sp = sim_spec(p);
     const int S = sp->obs_dim, A = sp->act_dim;
-    Learner* l = learner_create_for_plant(&c, sp, &me);
-    Learner* l0 = learner_create_for_plant(&c0, sp, &me);
+    Learner* l = learner_create(&c, test_spec_plant(sp), &me);
+    Learner* l0 = learner_create(&c0, test_spec_plant(sp), &me);
     CHECK(l && l0, "learner_create: %s", me.msg);
     if (!l || !l0) {
         learner_free(l);

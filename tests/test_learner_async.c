@@ -54,10 +54,18 @@ static void small_config(LearnerConfig* c) {
     c->policy_avg_tau = 0;
 }
 
-static Learner* make(const LearnerConfig* c) {
-    const float lo[A] = {-1}, hi[A] = {1};
+// The linear plant below as a model: widths, bounds [-1, 1], no known reward or
+// termination (the learner learns the reward with its ensemble's reward head).
+static const PlantModel* linear_plant(void) {
+    static PlantModel p;
     MaacErr e = {""};
-    Learner* l = learner_create(c, S, A, lo, hi, &e);
+    CHECK(plant_init(&p, "linear", S, A, &e) == 0, "plant_init: %s", e.msg);
+    return &p;
+}
+
+static Learner* make(const LearnerConfig* c) {
+    MaacErr e = {""};
+    Learner* l = learner_create(c, linear_plant(), &e);
     CHECK(l != NULL, "learner_create: %s", e.msg);
     return l;
 }
@@ -208,7 +216,7 @@ static void test_encode_no_model(void) {
     r = maac_write_atomic(path, buf, len, &e);
     free(buf);
     CHECK(r == 0, "write: %s", e.msg);
-    Learner* m = learner_state_load(path, &e);
+    Learner* m = learner_state_load(path, linear_plant(), &e);
     unlink(path);
     CHECK(m != NULL, "load: %s", e.msg);
     if (m) {

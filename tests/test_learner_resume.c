@@ -25,6 +25,7 @@
 #include "core/learner_internal.h"
 #include "sim/sim.h"
 #include "test_util.h"
+#include "plant_util.h"
 
 static void resume_config(LearnerConfig* c) {
     learner_config_default(c, "inverted_pendulum");
@@ -144,7 +145,7 @@ static int copy_damaged(const char* src, const char* dst, long keep, long flip_a
 
 static void expect_refused(const char* path, const char* what, const char* want_in_msg) {
     MaacErr me = {""};
-    Learner* l = learner_state_load(path, &me);
+    Learner* l = learner_state_load(path, test_builtin_plant("inverted_pendulum"), &me);
     CHECK(l == NULL, "%s accepted", what);
     CHECK(strstr(me.msg, want_in_msg) != NULL, "%s: message '%s' lacks '%s'", what, me.msg,
           want_in_msg);
@@ -169,7 +170,7 @@ static void test_resume_exact_and_refusals(void) {
         return;
     const SimSpec* sp = sim_spec(p);
     const int S = sp->obs_dim, A = sp->act_dim;
-    Learner* la = learner_create_for_plant(&c, sp, &me);
+    Learner* la = learner_create(&c, test_spec_plant(sp), &me);
     CHECK(la != NULL, "learner_create: %s", me.msg);
     Learner* lb = NULL;
     Learner* lc = NULL;
@@ -190,7 +191,7 @@ static void test_resume_exact_and_refusals(void) {
             // C is loaded with one thread instead of A's two: the thread count only
             // changes the speed, so C must still follow A bit for bit.
             int threads = t == 400 ? 0 : 1;
-            Learner* l = learner_state_load_ex(path, threads, &y, &me);
+            Learner* l = learner_state_load_ex(path, test_spec_plant(sp), threads, &y, &me);
             CHECK(l != NULL, "load at %ld: %s", t, me.msg);
             CHECK(!l || learner_config(l)->threads == (t == 400 ? 2 : 1),
                   "load at %ld: threads %d (saved 2, asked %d)", t,

@@ -43,7 +43,7 @@ static void rw_bwd(float* ds, float* da, float* ds2, const float* dr, const floa
 static void rw_done(float* done, const float* s2, int n) {
     for (int b = 0; b < n; b++) done[b] = s2[b * S] > 0.9f ? 1.0f : 0.0f;
 }
-static const SimRewardFn REW = {"test", S, A, 0, rw, rw_bwd, rw_done};
+static const PlantModel REW = {.name = "test", .obs_dim = S, .act_dim = A, .exact = 0, .reward = rw, .reward_backward = rw_bwd, .terminated = rw_done};
 
 typedef struct {
     MaacActor* ma;

@@ -11,8 +11,8 @@
 
 #include "core/learner.h"
 #include "core/rollout.h"
-#include "sim/reward.h"
 #include "test_util.h"
+#include "plant_util.h"
 
 #define S 4
 #define A 1
@@ -56,7 +56,7 @@ static ReplayBuffer* make_env_buffer(long n) {
 }
 
 static void test_rollout_terminated_rows_stop(void) {
-    const SimRewardFn* rf = sim_reward_fn("inverted_pendulum");
+    const PlantModel* rf = test_builtin_plant("inverted_pendulum");
     CHECK(rf != NULL, "inverted_pendulum reward fn");
     if (!rf)
         return;
@@ -98,7 +98,7 @@ static void test_rollout_terminated_rows_stop(void) {
 }
 
 static void test_rollout_chains_k_steps(void) {
-    const SimRewardFn* rf = sim_reward_fn("inverted_pendulum");
+    const PlantModel* rf = test_builtin_plant("inverted_pendulum");
     if (!rf)
         return;
     Ensemble* e = make_drift_ensemble(0.01f, 0);   // 0.01 per step: never terminal in 5
@@ -137,7 +137,7 @@ static void test_rollout_chains_k_steps(void) {
 }
 
 static void test_rollout_learned_reward(void) {
-    const SimRewardFn* rf = sim_reward_fn("inverted_pendulum");
+    const PlantModel* rf = test_builtin_plant("inverted_pendulum");
     Ensemble* e = make_drift_ensemble(0.0f, 1);
     Policy* p = make_policy();
     ReplayBuffer* env = make_env_buffer(10);

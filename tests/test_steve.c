@@ -26,7 +26,7 @@ static void rw(float* r, const float* s, const float* a, const float* s2, int n)
 static void rw_done(float* done, const float* s2, int n) {
     for (int b = 0; b < n; b++) done[b] = s2[b * S] > 0.8f ? 1.0f : 0.0f;
 }
-static const SimRewardFn REW = {"test", S, A, 0, rw, NULL, rw_done};
+static const PlantModel REW = {.name = "test", .obs_dim = S, .act_dim = A, .exact = 0, .reward = rw, .terminated = rw_done};
 
 static double softplus(double x) { return x > 30 ? x : log1p(exp(x)); }
 
