@@ -57,6 +57,9 @@ struct MaacActor {
 static void* ens_work_create_(void* ctx, int max_rows) {
     return ens_step_work_create((const Ensemble*)ctx, max_rows);
 }
+static void* ens_work_create_fwd_(void* ctx, int max_rows) {
+    return ens_step_work_create_fwd((const Ensemble*)ctx, max_rows);
+}
 static void ens_work_free_(void* w) { ens_step_work_free((EnsStepWork*)w); }
 static int ens_members_(void* ctx, int* ids) {
     const Ensemble* e = ctx;
@@ -96,6 +99,7 @@ void maac_dynamics_ensemble(MaacDynamics* d, const Ensemble* e) {
     d->has_reward = e->learn_reward;
     d->macs_row = mlp_macs_row(e->net);
     d->work_create = ens_work_create_;
+    d->work_create_fwd = ens_work_create_fwd_;
     d->work_free = ens_work_free_;
     d->members = ens_members_;
     d->draw = ens_draw_;

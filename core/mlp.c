@@ -36,6 +36,7 @@ struct MlpWork {
     int rows;                        // output rows of the last forward (0: none yet)
     int in_rows;                     // input rows of the last forward
     int mean_only;                   // 1: the last forward was a _mean one (no backward)
+    int fwd_only;                    // 1: mlp_work_create_fwd (full forwards feature-major)
     int* row_off;                    // (E+1) output row offsets of the last forward
     int* in_off;                     // (E) input row offset of each member
     float* xn;                       // (max_rows, n_in) normalised input
@@ -264,6 +265,12 @@ MlpWork* mlp_work_create_infer(const Mlp* m, int max_rows) {
     return w;
 }
 
+MlpWork* mlp_work_create_fwd(const Mlp* m, int max_rows) {
+    MlpWork* w = mlp_work_create_infer(m, max_rows);
+    if (w) w->fwd_only = 1;
+    return w;
+}
+
 void mlp_work_free(MlpWork* w) {
     if (!w) return;
     free(w->tblock);
@@ -289,12 +296,13 @@ static void check_work(const Mlp* m, const MlpWork* w) {
 
 // Run the plan already stored in w->row_off / w->in_off / w->in_rows. mean_only
 // (GAUSS): the last layer computes only its first n_out outputs, into w->mean.
-static int forward_plan_avx512(const Mlp* m, MlpWork* w, const float* inp);
+static int forward_plan_avx512(const Mlp* m, MlpWork* w, const float* inp, int full);
+static void gauss_head_rows(const Mlp* m, MlpWork* w);
 
 static void forward_plan(const Mlp* m, MlpWork* w, const float* inp, int mean_only) {
     int L = m->n_layers, E = m->n_members, n_in = m->n_in;
-    if (mean_only && forward_plan_avx512(m, w, inp)) {
-        w->mean_only = 1;
+    if ((mean_only || w->fwd_only) && forward_plan_avx512(m, w, inp, !mean_only)) {
+        w->mean_only = 1;   // no backward: the layer activations are not kept
         return;
     }
     mean_only = mean_only && m->head == MLP_HEAD_GAUSS;
@@ -320,15 +328,18 @@ static void forward_plan(const Mlp* m, MlpWork* w, const float* inp, int mean_on
         }
         if (l < L - 1) nn_act_forward(w->post[l], w->pre[l], (long)w->rows * OC, m->hidden_act);
     }
-    if (m->head == MLP_HEAD_GAUSS && !mean_only) {
-        int D = m->n_out;
-        for (int e = 0; e < E; e++) {
-            int off = w->row_off[e], cnt = w->row_off[e + 1] - off;
-            if (cnt <= 0) continue;
-            nn_gauss_head_forward(w->mean + (long)off * D, w->logvar + (long)off * D,
-                                  w->pre[L - 1] + (long)off * 2 * D, mlp_max_logvar(m, e),
-                                  mlp_min_logvar(m, e), cnt, D);
-        }
+    if (m->head == MLP_HEAD_GAUSS && !mean_only) gauss_head_rows(m, w);
+}
+
+// GAUSS: mean and logvar of every member's rows from the raw last layer (pre[L-1]).
+static void gauss_head_rows(const Mlp* m, MlpWork* w) {
+    int L = m->n_layers, D = m->n_out;
+    for (int e = 0; e < m->n_members; e++) {
+        int off = w->row_off[e], cnt = w->row_off[e + 1] - off;
+        if (cnt <= 0) continue;
+        nn_gauss_head_forward(w->mean + (long)off * D, w->logvar + (long)off * D,
+                              w->pre[L - 1] + (long)off * 2 * D, mlp_max_logvar(m, e),
+                              mlp_min_logvar(m, e), cnt, D);
     }
 }
 
@@ -391,7 +402,8 @@ void mlp_forward_grouped_mean(const Mlp* m, MlpWork* w, const float* inp, const 
 void mlp_backward(const Mlp* m, MlpWork* w, float* grad, float* dinp,
                   const float* dout, const float* dlogvar) {
     check_work(m, w);
-    assert(!w->mean_only);   // a _mean forward keeps no logvar pre-activations
+    assert(!w->mean_only);   // a _mean (or feature-major) forward keeps no activations
+    assert(!w->fwd_only);    // forward-only work (mlp_work_create_fwd)
     int L = m->n_layers, E = m->n_members, n_in = m->n_in;
     long rows = w->rows;
     if (rows <= 0) return;
@@ -641,9 +653,11 @@ static int has_avx512(void) {
 #endif
 }
 
-// The mean-only forward of the plan in w on the feature-major path. Returns 0 (and
-// does nothing) when w has no feature-major buffers or the CPU lacks AVX-512.
-static int forward_plan_avx512(const Mlp* m, MlpWork* w, const float* inp) {
+// The forward of the plan in w on the feature-major path: mean-only (full = 0), or
+// (full = 1) every output of the last layer, a GAUSS head's mean and logvar through
+// pre[L-1] as the sgemm path. Returns 0 (and does nothing) when w has no
+// feature-major buffers or the CPU lacks AVX-512.
+static int forward_plan_avx512(const Mlp* m, MlpWork* w, const float* inp, int full) {
     if (!w->tblock || !has_avx512()) return 0;
     int L = m->n_layers, E = m->n_members, n_in = m->n_in, D = m->n_out;
     int* co = w->tcol_off;
@@ -662,8 +676,11 @@ static int forward_plan_avx512(const Mlp* m, MlpWork* w, const float* inp) {
         for (int i = 0; i < n_in; i++)
             for (int c = co[e] + cnt; c < co[e + 1]; c++) X[(long)i * N + c] = 0.0f;
     }
+    int gauss_full = full && m->head == MLP_HEAD_GAUSS;
+    int DO = gauss_full ? m->sizes[L] : D;                       // columns transposed out
+    float* dst = gauss_full ? w->pre[L - 1] : w->mean;
     for (int l = 0; l < L; l++) {
-        int C = m->sizes[l], OC = l == L - 1 ? D : m->sizes[l + 1];   // GAUSS: mean rows only
+        int C = m->sizes[l], OC = l == L - 1 ? DO : m->sizes[l + 1];   // GAUSS: mean rows only
         float* Y = w->tbuf[(l + 1) & 1];
         for (int e = 0; e < E; e++)
             if (co[e + 1] > co[e])
@@ -672,12 +689,13 @@ static int forward_plan_avx512(const Mlp* m, MlpWork* w, const float* inp) {
         if (l < L - 1) nn_act_forward(Y, Y, (long)OC * N, m->hidden_act);
         X = Y;
     }
-    for (int e = 0; e < E; e++) {   // transpose the mean out
+    for (int e = 0; e < E; e++) {   // transpose the mean (or the raw last layer) out
         int cnt = w->row_off[e + 1] - w->row_off[e];
         for (int j = 0; j < cnt; j++) {
-            float* y = w->mean + (long)(w->row_off[e] + j) * D;
-            for (int d = 0; d < D; d++) y[d] = X[(long)d * N + co[e] + j];
+            float* y = dst + (long)(w->row_off[e] + j) * DO;
+            for (int d = 0; d < DO; d++) y[d] = X[(long)d * N + co[e] + j];
         }
     }
+    if (gauss_full) gauss_head_rows(m, w);
     return 1;
 }

@@ -89,6 +89,14 @@ MlpWork* mlp_work_create(const Mlp* m, int max_rows);
 // kernels on Zen 5; docs/cem.md). Other forwards and mlp_backward on such a work
 // behave as on a plain one. NULL on OOM.
 MlpWork* mlp_work_create_infer(const Mlp* m, int max_rows);
+// Forward-only work: as mlp_work_create_infer, and the FULL forwards (mlp_forward,
+// _shared, _grouped; a GAUSS head's mean and logvar) run on the same feature-major
+// kernel when the CPU has AVX-512, for inference that never backpropagates (the STEVE
+// targets: ~2x the rate of OpenBLAS's AVX2 sgemm at these shapes, no packing of the
+// weights, no padding of the narrow first layers). Outputs agree with a plain work's
+// to float rounding (sequential sums over k, bias first); the layer activations are
+// not kept, and mlp_backward must never follow a forward on such a work. NULL on OOM.
+MlpWork* mlp_work_create_fwd(const Mlp* m, int max_rows);
 // Free work. Nullable: w.
 void mlp_work_free(MlpWork* w);
 

@@ -378,11 +378,12 @@ static void check_infer(const char* name, int E, int L, const int* sizes, NnAct 
     int D = m->n_out, n_in = m->n_in;
     MlpWork* wf = mlp_work_create(m, E * B);
     MlpWork* wi = mlp_work_create_infer(m, E * B);
-    CHECK(wf && wi, "%s: works", name);
+    MlpWork* wd = mlp_work_create_fwd(m, E * B);
+    CHECK(wf && wi && wd, "%s: works", name);
     float* x = randn((long)E * B * n_in, 2.0f, 0.3f);
     long n = (long)E * B * D;
     float* ref = malloc(sizeof(float) * n);
-    double worst = 0.0;
+    double worst = 0.0, worst_fwd = 0.0;
     for (int mode = 0; mode < 3; mode++) {
         int ro[17];   // grouped: uneven groups (B + e rows), member 1 empty, the last the rest
         ro[0] = 0;
@@ -405,11 +406,23 @@ static void check_infer(const char* name, int E, int L, const int* sizes, NnAct 
         if (mode == 2) mlp_forward_grouped(m, wi, x, ro);
         CHECK(memcmp(mlp_work_out(wi), ref, sizeof(float) * (size_t)rows * D) == 0,
               "%s: full forward on an infer work (mode %d)", name, mode);
+        // forward-only work: the full forward (mean and logvar) to float rounding
+        if (mode == 0) mlp_forward(m, wd, x, B);
+        if (mode == 1) mlp_forward_shared(m, wd, x, B);
+        if (mode == 2) mlp_forward_grouped(m, wd, x, ro);
+        CHECK(mlp_work_rows(wd) == rows, "%s: fwd-work rows (mode %d)", name, mode);
+        d = rel_diff(mlp_work_out(wd), ref, (long)rows * D);
+        if (head == MLP_HEAD_GAUSS)
+            d = fmax(d, rel_diff(mlp_work_logvar(wd), mlp_work_logvar(wf), (long)rows * D));
+        worst_fwd = fmax(worst_fwd, d);
+        CHECK(d < 1e-5, "%s: fwd-work forward == forward (mode %d): %g", name, mode, d);
     }
+    printf("  fwd-work full forward vs sgemm forward (%s, B=%d): max rel diff %.3g\n", name, B,
+           worst_fwd);
     printf("  infer-work mean-only vs sgemm forward (%s, B=%d): max rel diff %.3g\n", name, B,
            worst);
     free(x), free(ref);
-    mlp_work_free(wf), mlp_work_free(wi), mlp_free(m);
+    mlp_work_free(wf), mlp_work_free(wi), mlp_work_free(wd), mlp_free(m);
 }
 
 static void test_infer_work(void) {
