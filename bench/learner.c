@@ -13,6 +13,7 @@
 //   --reps N     timed repetitions per update and round (default 15, after 2 warm-ups)
 //   --no-torch   skip the PyTorch reference
 //   --profile actor|critic  only run that update, reps x rounds times (for perf record)
+//   --sgemm-only feature-major kernel off (mlp_set_feature_major(0)) in --profile
 // MAAC_BENCH_PYTHON names the interpreter (default /usr/bin/python3: Debian's, which
 // python3-torch installs into).
 // Sizes: obs 17, act 6 (half_cheetah's reward), batch 256, 8 models of 4 x 200 swish,
@@ -37,7 +38,9 @@
 #define MAX_SAMPLES 4096
 
 enum { U_ACTOR, U_CRITIC, U_SAC, N_UPD };
-enum { IMPL_MAACD, IMPL_TORCH1, IMPL_TORCH2, N_IMPL };
+enum { IMPL_MAACD, IMPL_SGEMM, IMPL_TORCH1, IMPL_TORCH2, N_IMPL };   // SGEMM: feature-major off
+
+enum { T_WALL, T_CPU, N_CLOCK };   // wall time; the calling thread's CPU time
 
 typedef struct {   // every timed repetition of one (update, implementation), in ms
     double t[MAX_SAMPLES];
@@ -128,19 +131,26 @@ static void run_update(Setup* u, int which, Rng* rng) {
     if (which == U_SAC) critic_update(u, u->st0, rng), actor_update(u, u->ma0, rng);
 }
 
-// reps timed repetitions (after 2 warm-ups) appended to out.
-static void time_update(Setup* u, int which, Rng* rng, int reps, Samples* out) {
+static double thread_cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+// reps timed repetitions (after 2 warm-ups) appended to wall and cpu (ms).
+static void time_update(Setup* u, int which, Rng* rng, int reps, Samples* wall, Samples* cpu) {
     for (int i = -2; i < reps; i++) {
-        double t0 = bench_now_s();
+        double t0 = bench_now_s(), c0 = thread_cpu_s();
         run_update(u, which, rng);
-        double dt = (bench_now_s() - t0) * 1e3;
-        if (i >= 0 && out->n < MAX_SAMPLES) out->t[out->n++] = dt;
+        double dt = (bench_now_s() - t0) * 1e3, dc = (thread_cpu_s() - c0) * 1e3;
+        if (i >= 0 && wall->n < MAX_SAMPLES) wall->t[wall->n++] = dt;
+        if (i >= 0 && cpu->n < MAX_SAMPLES) cpu->t[cpu->n++] = dc;
     }
 }
 
-// One run of the PyTorch reference; its "actor|critic <threads> ms..." lines appended to
-// sm[update][impl]. Returns 0, or -1 when it printed nothing usable (no python3-torch).
-static int run_torch(Samples sm[N_UPD][N_IMPL], int reps, int horizon, int n_paths,
+// One run of the PyTorch reference; its "actor|critic <threads> wall|cpu ms..." lines
+// appended to sm[clock][update][impl]. Returns 0, or -1 when it printed nothing usable.
+static int run_torch(Samples sm[N_CLOCK][N_UPD][N_IMPL], int reps, int horizon, int n_paths,
                      char* version, size_t vlen) {
     const char* py = getenv("MAAC_BENCH_PYTHON");
     char cmd[1024];
@@ -161,10 +171,12 @@ static int run_torch(Samples sm[N_UPD][N_IMPL], int reps, int horizon, int n_pat
         }
         int upd = strcmp(tok, "actor") == 0 ? U_ACTOR : strcmp(tok, "critic") == 0 ? U_CRITIC : -1;
         char* th = strtok(NULL, " \n");
-        if (upd < 0 || !th) continue;
+        char* clk = strtok(NULL, " \n");
+        if (upd < 0 || !th || !clk) continue;
         int impl = atoi(th) == 1 ? IMPL_TORCH1 : atoi(th) == 2 ? IMPL_TORCH2 : -1;
-        if (impl < 0) continue;
-        Samples* s = &sm[upd][impl];
+        int c = strcmp(clk, "wall") == 0 ? T_WALL : strcmp(clk, "cpu") == 0 ? T_CPU : -1;
+        if (impl < 0 || c < 0) continue;
+        Samples* s = &sm[c][upd][impl];
         for (char* x; (x = strtok(NULL, " \n")) && s->n < MAX_SAMPLES;) s->t[s->n++] = atof(x);
         got = 1;
     }
@@ -175,35 +187,42 @@ static int run_torch(Samples sm[N_UPD][N_IMPL], int reps, int horizon, int n_pat
 static double med(Samples* s) { return s->n ? bench_median(s->t, s->n) : 0.0; }
 static double mn(Samples* s) { return s->n ? (bench_median(s->t, s->n), s->t[0]) : 0.0; }
 
-static void print_table(Samples sm[N_UPD][N_IMPL], const double* flops, double peak,
-                        int horizon, int n_paths) {
+static void print_table(const char* title, Samples sm[N_UPD][N_IMPL], const double* flops,
+                        double peak, int horizon, int n_paths) {
     static const char* name[N_UPD] = {"MAAC actor", "STEVE critic (H=2, M=8)",
                                       "SAC update (critic + actor)"};
-    printf("\n%-28s %9s %9s %8s %6s | %18s %18s | %13s %13s\n", "update (median ms, min)",
-           "maacd", "min", "GFLOP/s", "%peak", "PyTorch 1 thr", "PyTorch 2 thr",
-           "ratio median", "ratio min");
+    printf("\n%s, ms per update, median (min) over every repetition of every round:\n", title);
+    printf("%-28s %17s %6s | %17s %6s | %17s %17s | %6s %6s\n", "update", "maacd", "%peak",
+           "maacd sgemm-only", "%peak", "PyTorch 1 thread", "PyTorch 2 threads", "PT1/m",
+           "PT2/m");
     for (int u = 0; u < N_UPD; u++) {
         char what[64];
         if (u == U_ACTOR)
             snprintf(what, sizeof what, "MAAC actor (H=%d, K=%d)", horizon, n_paths);
         else
             snprintf(what, sizeof what, "%s", name[u]);
-        double m = med(&sm[u][IMPL_MAACD]), m0 = mn(&sm[u][IMPL_MAACD]);
-        double gf = flops[u] / m * 1e-6;
-        printf("%-28s %9.2f %9.2f %8.1f %5.1f%% |", what, m, m0, gf, 100.0 * gf / peak);
+        printf("%-28s", what);
+        for (int i = 0; i < N_IMPL; i++) {
+            Samples* x = &sm[u][i];
+            if (x->n)
+                printf(" %8.2f (%6.2f)", med(x), mn(x));
+            else
+                printf(" %17s", "-");
+            if (i <= IMPL_SGEMM)
+                printf(" %5.1f%% |", x->n ? 100.0 * flops[u] / med(x) * 1e-6 / peak : 0.0);
+        }
+        double m = med(&sm[u][IMPL_MAACD]);
         for (int i = IMPL_TORCH1; i <= IMPL_TORCH2; i++) {
             if (sm[u][i].n)
-                printf(" %8.2f (%7.2f)", med(&sm[u][i]), mn(&sm[u][i]));
+                printf(" %5.2fx", med(&sm[u][i]) / m);
             else
-                printf(" %18s", "-");
+                printf(" %6s", "-");
         }
-        if (sm[u][IMPL_TORCH1].n)
-            printf(" | %12.2fx %12.2fx\n", med(&sm[u][IMPL_TORCH1]) / m,
-                   mn(&sm[u][IMPL_TORCH1]) / m0);
-        else
-            printf(" | %13s %13s\n", "-", "-");
+        printf("\n");
     }
-    printf("(ratio = PyTorch 1 thread / maacd: > 1 means maacd is faster)\n");
+    printf("(%%peak: GEMM FLOPs / median time / peak sgemm; PTn/m: PyTorch n threads' median\n"
+           " over maacd's, > 1 = maacd faster; sgemm-only: mlp_set_feature_major(0), every\n"
+           " forward through OpenBLAS as before the feature-major path, same run)\n");
 }
 
 int main(int argc, char** argv) {
@@ -213,6 +232,7 @@ int main(int argc, char** argv) {
         if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--no-torch") == 0) torch = 0;
+        else if (strcmp(argv[i], "--sgemm-only") == 0) mlp_set_feature_major(0);
         else if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc)
             profile = strcmp(argv[++i], "critic") == 0 ? U_CRITIC : U_ACTOR;
         else if (npos < 3) pos[npos++] = atoi(argv[i]);
@@ -225,11 +245,13 @@ int main(int argc, char** argv) {
     rng_seed(&rng, 1);
     Setup u;
     setup_init(&u, &rng, horizon, n_paths);
-    static Samples sm[N_UPD][N_IMPL];
+    static Samples sm[N_CLOCK][N_UPD][N_IMPL];
     if (profile >= 0) {   // the update alone, for perf record
-        for (int r = 0; r < rounds; r++) time_update(&u, profile, &rng, reps, &sm[profile][0]);
-        printf("%s: median %.2f ms over %d\n", profile == U_ACTOR ? "actor" : "critic",
-               med(&sm[profile][0]), sm[profile][0].n);
+        Samples* w = &sm[T_WALL][profile][0];
+        Samples* c = &sm[T_CPU][profile][0];
+        for (int r = 0; r < rounds; r++) time_update(&u, profile, &rng, reps, w, c);
+        printf("%s: wall median %.2f min %.2f ms, thread CPU median %.2f min %.2f ms over %d\n",
+               profile == U_ACTOR ? "actor" : "critic", med(w), mn(w), med(c), mn(c), w->n);
         setup_free(&u);
         return 0;
     }
@@ -251,7 +273,12 @@ int main(int argc, char** argv) {
                            steve_flops(u.st0, u.B) + maac_actor_flops(u.ma0, u.B)};
     char version[64] = "";
     for (int r = 0; r < rounds; r++) {   // maacd and PyTorch alternate: same machine state
-        for (int w = 0; w < N_UPD; w++) time_update(&u, w, &rng, reps, &sm[w][IMPL_MAACD]);
+        for (int w = 0; w < N_UPD; w++) {
+            mlp_set_feature_major(0);
+            time_update(&u, w, &rng, reps, &sm[T_WALL][w][IMPL_SGEMM], &sm[T_CPU][w][IMPL_SGEMM]);
+            mlp_set_feature_major(1);
+            time_update(&u, w, &rng, reps, &sm[T_WALL][w][IMPL_MAACD], &sm[T_CPU][w][IMPL_MAACD]);
+        }
         if (torch && run_torch(sm, reps, horizon, n_paths, version, sizeof version) != 0) {
             printf("PyTorch reference: not available (needs python3-torch: "
                    "packaging/install-bench-deps.sh)\n");
@@ -260,7 +287,12 @@ int main(int argc, char** argv) {
     }
     printf("%d rounds x %d repetitions; maacd %d OpenBLAS thread%s; PyTorch %s\n", rounds, reps,
            threads, threads == 1 ? "" : "s", version[0] ? version : "not run");
-    print_table(sm, flops, peak, horizon, n_paths);
+    print_table("Wall time", sm[T_WALL], flops, peak, horizon, n_paths);
+    if (threads == 1) {   // 1 thread: the calling thread's CPU time is all of the work
+        for (int w = 0; w < N_UPD; w++) sm[T_CPU][w][IMPL_TORCH2].n = 0;   // 2 threads: n/a
+        print_table("Thread CPU time (robust on a shared machine; PyTorch 2 threads: n/a)",
+                    sm[T_CPU], flops, peak, horizon, n_paths);
+    }
     setup_free(&u);
     return 0;
 }

@@ -19,8 +19,9 @@
 # 5 terminal actions, H = 4, STEVE H = 2, gamma 0.99, alpha 0.1.
 #
 # Usage: learner_torch.py [--threads 1,2] [--reps 15] [--horizon 4] [--paths 1]
-# Prints one line per update and thread count: "<actor|critic> <threads> <ms> ..." with
-# every timed repetition (after 2 warm-ups), and a first line "torch <version>". Needs
+# Prints two lines per update and thread count, "<actor|critic> <threads> wall|cpu <ms> ...",
+# every timed repetition's wall time and the calling thread's CPU time (after 2 warm-ups),
+# and a first line "torch <version>". Needs
 # Debian's python3-torch (packaging/install-bench-deps.sh); never asserts on timing.
 import argparse
 import math
@@ -161,13 +162,20 @@ def critic_update(P, Q, Qt, opt, ens, s, a, r, s2, done, H):
 
 
 def time_reps(fn, reps):
-    out = []
+    """Wall and calling-thread CPU ms of each repetition after 2 warm-ups."""
+    wall, cpu = [], []
     for i in range(-2, reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         fn()
         if i >= 0:
-            out.append((time.perf_counter() - t0) * 1e3)
-    return out
+            wall.append((time.perf_counter() - t0) * 1e3)
+            cpu.append((time.thread_time() - c0) * 1e3)
+    return wall, cpu
+
+
+def report(name, th, times):
+    for kind, t in zip(("wall", "cpu"), times):
+        print(name, th, kind, " ".join(f"{x:.3f}" for x in t), flush=True)
 
 
 def main():
@@ -193,12 +201,11 @@ def main():
     print("torch", torch.__version__, flush=True)
     for th in [int(x) for x in args.threads.split(",") if x]:
         torch.set_num_threads(th)
-        ta = time_reps(lambda: actor_update(P, opt_pi, Qf, ens, s, args.horizon, args.paths),
-                       args.reps)
-        print("actor", th, " ".join(f"{x:.3f}" for x in ta), flush=True)
-        tc = time_reps(lambda: critic_update(P, Q, Qt, opt_q, ens, s, a, r, s2, done,
-                                             args.steve_horizon), args.reps)
-        print("critic", th, " ".join(f"{x:.3f}" for x in tc), flush=True)
+        report("actor", th, time_reps(
+            lambda: actor_update(P, opt_pi, Qf, ens, s, args.horizon, args.paths), args.reps))
+        report("critic", th, time_reps(
+            lambda: critic_update(P, Q, Qt, opt_q, ens, s, a, r, s2, done, args.steve_horizon),
+            args.reps))
 
 
 if __name__ == "__main__":
