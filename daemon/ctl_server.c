@@ -134,6 +134,7 @@ static void add_status(Maacd* d, Kv* k, int full) {
         kv_double(k, "last_return", LD(st->last_return));
         kv_double(k, "mean_return", LD(st->mean_return));
         kv_double(k, "best_return", LD(st->episodes) ? LD(st->best_return) : 0.0);
+        kv_double(k, "eval_return", LD(st->eval_return));
         kv_uint(k, "safe_actions", LD(st->safe_actions));
         kv_uint(k, "errors", total_errors(st));
         if (!full) {
@@ -155,6 +156,7 @@ static void add_status(Maacd* d, Kv* k, int full) {
         kv_str(k, "learner", lt_state_name(s.state));
         kv_bool(k, "paused", s.paused);
         kv_uint(k, "updates", s.have_stats ? (uint64_t)s.ls.updates : 0);
+        kv_double(k, "updates_per_step", s.updates_per_step);
         kv_uint(k, "published", s.published);
     } else {
         kv_str(k, "learner", d->cfg.learn ? (c ? "failed" : "not_started") : "disabled");
@@ -199,7 +201,9 @@ static void add_stats(Maacd* d, Kv* k) {
         U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
         U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
         U(stale); U(disconnects); U(hellos); U(last_episode_len);
+        U(eval_episodes); U(busy_notices);
 #undef U
+        kv_double(k, "eval_return", atomic_load(&st->eval_return));
         kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
         kv_uint(k, "events_dropped", LD(st->events.dropped));
         hist_kv(k, "jitter", &st->jitter);
@@ -211,6 +215,20 @@ static void add_stats(Maacd* d, Kv* k) {
         lt_status(lt, &s);
         kv_uint(k, "lt_received", s.received);
         kv_uint(k, "lt_fleet_received", s.fleet_received);
+        kv_uint(k, "lt_ingested", s.ingested);
+        uint64_t pushed = c ? LD(ctrl_stats(c)->transitions) : 0;
+        kv_uint(k, "lt_backlog", pushed > s.local_received ? pushed - s.local_received : 0);
+        kv_int(k, "lt_trained_steps", s.trained_steps);
+        kv_double(k, "lt_updates_per_step", s.updates_per_step);
+        kv_double(k, "lt_data_age_s", s.newest_trained_age_s >= 0 ? s.newest_trained_age_s : NAN);
+        kv_double(k, "lt_policy_age_s", s.policy_age_s >= 0 ? s.policy_age_s : NAN);
+        kv_str(k, "lt_phase", learner_phase_name(s.phase));
+        kv_double(k, "lt_phase_s", s.phase_s);
+        kv_int(k, "lt_fit_epochs", s.fit_epochs);
+        kv_bool(k, "lt_actor_held", s.actor_held);
+        kv_bool(k, "lt_resumed", s.resumed);
+        kv_uint(k, "lt_saves_ok", s.saves_ok);
+        kv_uint(k, "lt_saves_failed", s.saves_failed);
         kv_uint(k, "lt_bad_messages", s.bad_messages);
         kv_uint(k, "lt_train_steps", s.train_steps);
         kv_uint(k, "lt_train_errors", s.train_errors);
@@ -221,6 +239,7 @@ static void add_stats(Maacd* d, Kv* k) {
             kv_int(k, "lt_env_steps", s.ls.env_steps);
             kv_int(k, "lt_updates", s.ls.updates);
             kv_int(k, "lt_model_fits", s.ls.model_fits);
+            kv_int(k, "lt_model_refreshes", s.ls.model_refreshes);
             kv_int(k, "lt_rollout_len", s.ls.rollout_len);
             kv_double(k, "lt_alpha", s.ls.alpha);
             kv_double(k, "lt_q_loss", s.ls.q_loss);
@@ -263,6 +282,7 @@ static int do_swap(Maacd* d, const char* path, uint64_t* ret_version, MaacErr* e
         lt_status(lt, &s);
         was_paused = s.paused;
         lt_set_paused(lt, 1);   // before publishing, so no snapshot can slip in after it
+        lt_adopt_served(lt);    // on resume the learner continues from this policy
     }
     r = swap_publish(&d->slot, sp, sp->pi->version, ret_version);
     if (r < 0) {
@@ -323,7 +343,11 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
         }
     } else if (!strcmp(cmd, "save")) {
         const char* dir = arg[0] ? arg : d->cfg.checkpoint_dir;
-        if (lt) r = lt_save(lt, dir, 60000, &err);
+        int pending = 0;
+        if (lt) {   // answered within ~2 s whatever the learner does (learner_thread.h)
+            r = lt_save(lt, dir, 1800, &err);
+            if (r == -EINPROGRESS) pending = 1, r = 0;
+        }
         else if (!dir[0]) r = maac_err(&err, -EINVAL, "no checkpoint directory configured");
         else {
             char path[CFG_STR + 32];
@@ -333,8 +357,10 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
         if (r < 0) {
             n = reply_err(out, cap, "save_failed", "%s", err.msg);
         } else {
-            maacd_log(LOG_LV_NOTICE, "checkpoint saved in %s", dir);
+            maacd_log(LOG_LV_NOTICE, "checkpoint saved in %s%s", dir,
+                      pending ? " (learner state still being written)" : "");
             kv_str(k, "dir", dir);
+            kv_bool(k, "state_pending", pending);
             kv_uint(k, "policy_version", swap_version(&d->slot));
             n = kv_finish(k, 1, out, cap);
         }
