@@ -222,7 +222,7 @@ static void print_table(const char* title, Samples sm[N_UPD][N_IMPL], const doub
     }
     printf("(%%peak: GEMM FLOPs / median time / peak sgemm; PTn/m: PyTorch n threads' median\n"
            " over maacd's, > 1 = maacd faster; sgemm-only: mlp_set_feature_major(0), every\n"
-           " forward through OpenBLAS as before the feature-major path, same run)\n");
+           " layer through OpenBLAS as before the feature-major path, same run)\n");
 }
 
 int main(int argc, char** argv) {
