@@ -11,12 +11,16 @@ JOBS       ?= $(shell nproc)
 # ccache, when installed, shares compiled objects between build trees (not required)
 LAUNCHER   := $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps build run check check-fast check-asan bench deb fuzz clean
+.PHONY: all deps bench-deps build run check check-fast check-asan bench deb fuzz clean
 
 all: build
 
 deps:
 	@bash packaging/install-deps.sh
+
+# the benchmarks' extra packages (python3-torch for bench_learner's PyTorch reference)
+bench-deps:
+	@bash packaging/install-bench-deps.sh
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LAUNCHER)
@@ -42,7 +46,7 @@ check-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 check: check-fast check-asan
 
-bench: build
+bench: build bench-deps
 	@bash scripts/bench-all.sh $(BUILD)
 
 deb: deps

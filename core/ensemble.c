@@ -117,7 +117,8 @@ void ens_sample_members(const Ensemble* e, Rng* rng, int* member, int B) {
 
 // ==== imagination step ==========================================================
 
-EnsStepWork* ens_step_work_create(const Ensemble* e, int max_rows) {
+// mode: 0 plain, 1 forward-only, 2 fast (mlp_work_create / _fwd / _fast).
+static EnsStepWork* step_work_create(const Ensemble* e, int max_rows, int mode) {
     if (max_rows < 1) return NULL;
     EnsStepWork* w = calloc(1, sizeof *w);
     if (!w) return NULL;
@@ -125,7 +126,9 @@ EnsStepWork* ens_step_work_create(const Ensemble* e, int max_rows) {
     size_t R = (size_t)max_rows;
     w->max_rows = max_rows;
     w->n_members = e->net->n_members;
-    w->mw = mlp_work_create(e->net, max_rows);
+    w->mw = mode == 1   ? mlp_work_create_fwd(e->net, max_rows)
+            : mode == 2 ? mlp_work_create_fast(e->net, max_rows)
+                        : mlp_work_create(e->net, max_rows);
     w->order = malloc(sizeof(int) * R);
     w->xin = malloc(sizeof(float) * R * (size_t)n_in);
     w->eps = malloc(sizeof(float) * R * (size_t)D);
@@ -137,6 +140,18 @@ EnsStepWork* ens_step_work_create(const Ensemble* e, int max_rows) {
         return NULL;
     }
     return w;
+}
+
+EnsStepWork* ens_step_work_create(const Ensemble* e, int max_rows) {
+    return step_work_create(e, max_rows, 0);
+}
+
+EnsStepWork* ens_step_work_create_fwd(const Ensemble* e, int max_rows) {
+    return step_work_create(e, max_rows, 1);
+}
+
+EnsStepWork* ens_step_work_create_fast(const Ensemble* e, int max_rows) {
+    return step_work_create(e, max_rows, 2);
 }
 
 void ens_step_work_free(EnsStepWork* w) {

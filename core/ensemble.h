@@ -95,6 +95,11 @@ int ens_train(Ensemble* e, EnsTrainer* t, const ReplayBuffer* d_env, Rng* rng,
 
 // Work for up to max_rows rows of imagination steps. NULL on OOM.
 EnsStepWork* ens_step_work_create(const Ensemble* e, int max_rows);
+// Forward-only work (mlp_work_create_fwd: the AVX-512 feature-major forward where the
+// CPU has it; outputs equal to float rounding): ens_step_backward must not follow.
+EnsStepWork* ens_step_work_create_fwd(const Ensemble* e, int max_rows);
+// Forwards on the feature-major kernel, backward as usual (mlp_work_create_fast).
+EnsStepWork* ens_step_work_create_fast(const Ensemble* e, int max_rows);
 void ens_step_work_free(EnsStepWork* w);        // Nullable: w
 // One imagined step for B rows: s2 (B, S), r (B; learned reward, only if learn_reward)
 // from s (B, S), a (B, A); member (B) picks each row's model; eps (B, n_out) noise,

@@ -54,8 +54,11 @@ struct MaacActor {
 
 // ==== dynamics adapters ===========================================================
 
-static void* ens_work_create_(void* ctx, int max_rows) {
-    return ens_step_work_create((const Ensemble*)ctx, max_rows);
+static void* ens_work_create_(void* ctx, int max_rows) {   // forward and backward
+    return ens_step_work_create_fast((const Ensemble*)ctx, max_rows);
+}
+static void* ens_work_create_fwd_(void* ctx, int max_rows) {
+    return ens_step_work_create_fwd((const Ensemble*)ctx, max_rows);
 }
 static void ens_work_free_(void* w) { ens_step_work_free((EnsStepWork*)w); }
 static int ens_members_(void* ctx, int* ids) {
@@ -96,6 +99,7 @@ void maac_dynamics_ensemble(MaacDynamics* d, const Ensemble* e) {
     d->has_reward = e->learn_reward;
     d->macs_row = mlp_macs_row(e->net);
     d->work_create = ens_work_create_;
+    d->work_create_fwd = ens_work_create_fwd_;
     d->work_free = ens_work_free_;
     d->members = ens_members_;
     d->draw = ens_draw_;
@@ -230,7 +234,7 @@ MaacActor* maac_actor_create(const MaacConfig* cfg, const MaacDynamics* dyn,
         ok &= (ma->eps_pi[t] = fbuf((long)N * A)) != NULL;
         ok &= (ma->eps_m[t] = fbuf((long)N * dyn->n_eps)) != NULL;
         ok &= (ma->member[t] = calloc((size_t)N, sizeof(int))) != NULL;
-        ok &= (ma->pw[t] = policy_work_create(pi, N)) != NULL;
+        ok &= (ma->pw[t] = policy_work_create_fast(pi, N)) != NULL;
         ok &= (ma->dw[t] = dyn->work_create(dyn->ctx, N)) != NULL;
     }
     ok &= (ma->sT = fbuf((long)NT * S)) != NULL;
@@ -238,8 +242,8 @@ MaacActor* maac_actor_create(const MaacConfig* cfg, const MaacDynamics* dyn,
     ok &= (ma->logpT = fbuf(NT)) != NULL;
     ok &= (ma->qT = fbuf((long)QF_N * NT)) != NULL;
     ok &= (ma->epsT = fbuf((long)NT * A)) != NULL;
-    ok &= (ma->pwT = policy_work_create(pi, NT)) != NULL;
-    ok &= (ma->qw = qf_work_create(q, NT)) != NULL;
+    ok &= (ma->pwT = policy_work_create_fast(pi, NT)) != NULL;
+    ok &= (ma->qw = qf_work_create_fast(q, NT)) != NULL;
     ok &= (ma->ds_next = fbuf((long)N * S)) != NULL;
     ok &= (ma->ds_cur = fbuf((long)N * S)) != NULL;
     ok &= (ma->da = fbuf((long)N * A)) != NULL;

@@ -50,6 +50,8 @@ typedef struct {
     double macs_row;           // multiply-adds of one step_forward per row (FLOP counts)
     // Work for up to max_rows rows; NULL on OOM.
     void* (*work_create)(void* ctx, int max_rows);
+    // Work for forward steps only (step_backward never follows); NULL: use work_create.
+    void* (*work_create_fwd)(void* ctx, int max_rows);
     void (*work_free)(void* work);
     // Members usable for imagination: writes up to ENS_MAX_MEMBERS ids, returns the count.
     int (*members)(void* ctx, int* ret_ids);

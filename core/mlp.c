@@ -20,6 +20,7 @@
 // four FMAs), no BLAS, no allocation. Its summation order differs from sgemm, so
 // it agrees with mlp_forward to float rounding, not bit for bit.
 #include "core/mlp.h"
+#include "core/mlp_internal.h"
 
 #include <assert.h>
 #include <math.h>
@@ -28,32 +29,6 @@
 
 #define MLP_MAX_WIDTH (1 << 20)   // sanity bound on one layer's width
 
-struct MlpWork {
-    int n_members;                   // E of the Mlp this work was made for
-    int n_layers;                    // L
-    int sizes[MLP_MAX_LAYERS + 1];   // widths (copied, for checks)
-    int max_rows;                    // capacity in rows (all members together)
-    int rows;                        // output rows of the last forward (0: none yet)
-    int in_rows;                     // input rows of the last forward
-    int mean_only;                   // 1: the last forward was a _mean one (no backward)
-    int* row_off;                    // (E+1) output row offsets of the last forward
-    int* in_off;                     // (E) input row offset of each member
-    float* xn;                       // (max_rows, n_in) normalised input
-    float* pre[MLP_MAX_LAYERS];      // (max_rows, sizes[l+1]) layer l pre-activation
-    float* post[MLP_MAX_LAYERS];     // (max_rows, sizes[l+1]) act(pre), l < L-1
-    float* mean;                     // (max_rows, n_out) GAUSS mean; LINEAR: = pre[L-1]
-    float* logvar;                   // (max_rows, n_out) GAUSS only, else NULL
-    float* dz;                       // (max_rows, max width) d pre-activation scratch
-    float* dh;                       // (max_rows, max width) d post-activation scratch
-    float* dxn;                      // (max_rows, n_in) d normalised input scratch
-    void* block;                     // the single allocation behind all of the above
-    // mlp_work_create_infer only (else 0 / NULL): feature-major buffers of the
-    // AVX-512 mean-only path, each member's columns padded to a multiple of 16.
-    int tcols;                       // columns of each feature-major buffer
-    int* tcol_off;                   // (E+1) column offset of each member's group
-    float* tbuf[2];                  // (max width, tcols) ping-pong activations
-    void* tblock;                    // allocation behind tbuf
-};
 
 // ==== shape and parameter layout ================================================
 
@@ -264,9 +239,27 @@ MlpWork* mlp_work_create_infer(const Mlp* m, int max_rows) {
     return w;
 }
 
+MlpWork* mlp_work_create_fwd(const Mlp* m, int max_rows) {
+    MlpWork* w = mlp_work_create_infer(m, max_rows);
+    if (w) w->fwd_only = 1;
+    return w;
+}
+
+MlpWork* mlp_work_create_fast(const Mlp* m, int max_rows) {
+    MlpWork* w = mlp_work_create_infer(m, max_rows);
+    if (!w) return NULL;
+    w->keep_fm = 1;
+    if (mlp_fm_alloc(m, w) != 0) {
+        mlp_work_free(w);
+        return NULL;
+    }
+    return w;
+}
+
 void mlp_work_free(MlpWork* w) {
     if (!w) return;
     free(w->tblock);
+    free(w->fblock);
     free(w->tcol_off);
     free(w->block);
     free(w->row_off);
@@ -289,12 +282,12 @@ static void check_work(const Mlp* m, const MlpWork* w) {
 
 // Run the plan already stored in w->row_off / w->in_off / w->in_rows. mean_only
 // (GAUSS): the last layer computes only its first n_out outputs, into w->mean.
-static int forward_plan_avx512(const Mlp* m, MlpWork* w, const float* inp);
 
 static void forward_plan(const Mlp* m, MlpWork* w, const float* inp, int mean_only) {
     int L = m->n_layers, E = m->n_members, n_in = m->n_in;
-    if (mean_only && forward_plan_avx512(m, w, inp)) {
-        w->mean_only = 1;
+    w->fm_last = 0;
+    if ((mean_only || w->fwd_only || w->keep_fm) && mlp_fm_forward(m, w, inp, !mean_only)) {
+        w->mean_only = mean_only || !w->keep_fm;   // backward only with the activations kept
         return;
     }
     mean_only = mean_only && m->head == MLP_HEAD_GAUSS;
@@ -320,15 +313,18 @@ static void forward_plan(const Mlp* m, MlpWork* w, const float* inp, int mean_on
         }
         if (l < L - 1) nn_act_forward(w->post[l], w->pre[l], (long)w->rows * OC, m->hidden_act);
     }
-    if (m->head == MLP_HEAD_GAUSS && !mean_only) {
-        int D = m->n_out;
-        for (int e = 0; e < E; e++) {
-            int off = w->row_off[e], cnt = w->row_off[e + 1] - off;
-            if (cnt <= 0) continue;
-            nn_gauss_head_forward(w->mean + (long)off * D, w->logvar + (long)off * D,
-                                  w->pre[L - 1] + (long)off * 2 * D, mlp_max_logvar(m, e),
-                                  mlp_min_logvar(m, e), cnt, D);
-        }
+    if (m->head == MLP_HEAD_GAUSS && !mean_only) mlp_gauss_head_rows(m, w);
+}
+
+// GAUSS: mean and logvar of every member's rows from the raw last layer (pre[L-1]).
+void mlp_gauss_head_rows(const Mlp* m, MlpWork* w) {
+    int L = m->n_layers, D = m->n_out;
+    for (int e = 0; e < m->n_members; e++) {
+        int off = w->row_off[e], cnt = w->row_off[e + 1] - off;
+        if (cnt <= 0) continue;
+        nn_gauss_head_forward(w->mean + (long)off * D, w->logvar + (long)off * D,
+                              w->pre[L - 1] + (long)off * 2 * D, mlp_max_logvar(m, e),
+                              mlp_min_logvar(m, e), cnt, D);
     }
 }
 
@@ -391,7 +387,8 @@ void mlp_forward_grouped_mean(const Mlp* m, MlpWork* w, const float* inp, const 
 void mlp_backward(const Mlp* m, MlpWork* w, float* grad, float* dinp,
                   const float* dout, const float* dlogvar) {
     check_work(m, w);
-    assert(!w->mean_only);   // a _mean forward keeps no logvar pre-activations
+    assert(!w->mean_only);   // a _mean (or feature-major) forward keeps no activations
+    assert(!w->fwd_only);    // forward-only work (mlp_work_create_fwd)
     int L = m->n_layers, E = m->n_members, n_in = m->n_in;
     long rows = w->rows;
     if (rows <= 0) return;
@@ -418,6 +415,10 @@ void mlp_backward(const Mlp* m, MlpWork* w, float* grad, float* dinp,
         memcpy(dz, dout, sizeof(float) * (size_t)(rows * top));
     } else {
         memset(dz, 0, sizeof(float) * (size_t)(rows * top));
+    }
+    if (w->fm_last) {   // the forward kept feature-major activations (mlp_fm.c)
+        mlp_fm_backward(m, w, grad, dinp, dz);
+        return;
     }
 
     for (int l = L - 1; l >= 0; l--) {
@@ -540,144 +541,4 @@ void mlp_infer1(const Mlp* m, int e, const float* x, float* y, float* ret_logvar
     } else {
         memcpy(y, in, sizeof(float) * m->n_out);
     }
-}
-
-// ==== AVX-512 mean-only path (mlp_work_create_infer works) ========================
-// Activations are kept feature-major, Y^T (width, columns), so a layer is
-//   Y^T[o][b] = bias[o] + sum_k W[o][k] X^T[k][b]
-// with W used as stored (row-major (OC, C), no packing): an 8 x 32 register block
-// broadcasts W[o..o+7][k] and loads two 16-float vectors of X^T row k, 16 FMAs per
-// k, the 8 rows of W staying in L1 while the columns stream. Each member's columns
-// start at a multiple of 16 and are padded with zero inputs, so every block is
-// full width; padded columns carry finite junk that is never read back. The
-// input is normalised while transposed in, the mean transposed out. Summation is
-// sequential over k (bias first), so results agree with the sgemm path to float
-// rounding. Compiled for AVX-512 with a target attribute and used only when the
-// CPU has it (__builtin_cpu_supports); otherwise the sgemm path runs.
-
-typedef float v16f __attribute__((vector_size(64)));
-#define MLP_AVX512 __attribute__((target("avx512f,avx2,fma")))
-
-MLP_AVX512 static inline v16f ld16(const float* p) {
-    v16f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-MLP_AVX512 static inline void st16(float* p, v16f v) { memcpy(p, &v, sizeof v); }
-
-// Y (OC rows, stride ldy), columns [0, ncol) (ncol % 16 == 0) = W X + bias, X (C rows,
-// stride ldx).
-MLP_AVX512 static void gemm_fm(float* Y, int ldy, const float* X, int ldx, const float* W,
-                               const float* bias, int C, int OC, int ncol) {
-    int o = 0;
-    for (; o + 8 <= OC; o += 8) {
-        const float* w0 = W + (long)o * C;
-        const float *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C, *w4 = w3 + C, *w5 = w4 + C,
-                    *w6 = w5 + C, *w7 = w6 + C;
-        float* y = Y + (long)o * ldy;
-        int b = 0;
-        for (; b + 32 <= ncol; b += 32) {
-            v16f z = {0};
-            v16f a0 = z + bias[o], a1 = a0, b0 = z + bias[o + 1], b1 = b0;
-            v16f c0 = z + bias[o + 2], c1 = c0, d0 = z + bias[o + 3], d1 = d0;
-            v16f e0 = z + bias[o + 4], e1 = e0, f0 = z + bias[o + 5], f1 = f0;
-            v16f g0 = z + bias[o + 6], g1 = g0, h0 = z + bias[o + 7], h1 = h0;
-            const float* xp = X + b;
-            for (int k = 0; k < C; k++, xp += ldx) {
-                v16f x0 = ld16(xp), x1 = ld16(xp + 16);
-                a0 += w0[k] * x0, a1 += w0[k] * x1;
-                b0 += w1[k] * x0, b1 += w1[k] * x1;
-                c0 += w2[k] * x0, c1 += w2[k] * x1;
-                d0 += w3[k] * x0, d1 += w3[k] * x1;
-                e0 += w4[k] * x0, e1 += w4[k] * x1;
-                f0 += w5[k] * x0, f1 += w5[k] * x1;
-                g0 += w6[k] * x0, g1 += w6[k] * x1;
-                h0 += w7[k] * x0, h1 += w7[k] * x1;
-            }
-            st16(y + b, a0), st16(y + b + 16, a1);
-            st16(y + ldy + b, b0), st16(y + ldy + b + 16, b1);
-            st16(y + 2L * ldy + b, c0), st16(y + 2L * ldy + b + 16, c1);
-            st16(y + 3L * ldy + b, d0), st16(y + 3L * ldy + b + 16, d1);
-            st16(y + 4L * ldy + b, e0), st16(y + 4L * ldy + b + 16, e1);
-            st16(y + 5L * ldy + b, f0), st16(y + 5L * ldy + b + 16, f1);
-            st16(y + 6L * ldy + b, g0), st16(y + 6L * ldy + b + 16, g1);
-            st16(y + 7L * ldy + b, h0), st16(y + 7L * ldy + b + 16, h1);
-        }
-        for (; b < ncol; b += 16) {
-            v16f z = {0};
-            v16f a0 = z + bias[o], b0 = z + bias[o + 1], c0 = z + bias[o + 2],
-                 d0 = z + bias[o + 3], e0 = z + bias[o + 4], f0 = z + bias[o + 5],
-                 g0 = z + bias[o + 6], h0 = z + bias[o + 7];
-            const float* xp = X + b;
-            for (int k = 0; k < C; k++, xp += ldx) {
-                v16f x0 = ld16(xp);
-                a0 += w0[k] * x0, b0 += w1[k] * x0, c0 += w2[k] * x0, d0 += w3[k] * x0;
-                e0 += w4[k] * x0, f0 += w5[k] * x0, g0 += w6[k] * x0, h0 += w7[k] * x0;
-            }
-            st16(y + b, a0), st16(y + ldy + b, b0), st16(y + 2L * ldy + b, c0);
-            st16(y + 3L * ldy + b, d0), st16(y + 4L * ldy + b, e0);
-            st16(y + 5L * ldy + b, f0), st16(y + 6L * ldy + b, g0);
-            st16(y + 7L * ldy + b, h0);
-        }
-    }
-    for (; o < OC; o++) {   // leftover rows of W one at a time
-        const float* w0 = W + (long)o * C;
-        float* y = Y + (long)o * ldy;
-        for (int b = 0; b < ncol; b += 16) {
-            v16f a0 = (v16f){0} + bias[o];
-            const float* xp = X + b;
-            for (int k = 0; k < C; k++, xp += ldx) a0 += w0[k] * ld16(xp);
-            st16(y + b, a0);
-        }
-    }
-}
-
-static int has_avx512(void) {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
-#endif
-}
-
-// The mean-only forward of the plan in w on the feature-major path. Returns 0 (and
-// does nothing) when w has no feature-major buffers or the CPU lacks AVX-512.
-static int forward_plan_avx512(const Mlp* m, MlpWork* w, const float* inp) {
-    if (!w->tblock || !has_avx512()) return 0;
-    int L = m->n_layers, E = m->n_members, n_in = m->n_in, D = m->n_out;
-    int* co = w->tcol_off;
-    co[0] = 0;
-    for (int e = 0; e < E; e++) co[e + 1] = co[e] + ((w->row_off[e + 1] - w->row_off[e] + 15) & ~15);
-    const int N = co[E];
-    assert(N <= w->tcols);
-    float* X = w->tbuf[0];
-    for (int e = 0; e < E; e++) {   // normalise and transpose in; zero the padding
-        int cnt = w->row_off[e + 1] - w->row_off[e];
-        for (int j = 0; j < cnt; j++) {
-            const float* x = inp + (long)(w->in_off[e] + j) * n_in;
-            for (int i = 0; i < n_in; i++)
-                X[(long)i * N + co[e] + j] = (x[i] - m->in_mean[i]) / m->in_std[i];
-        }
-        for (int i = 0; i < n_in; i++)
-            for (int c = co[e] + cnt; c < co[e + 1]; c++) X[(long)i * N + c] = 0.0f;
-    }
-    for (int l = 0; l < L; l++) {
-        int C = m->sizes[l], OC = l == L - 1 ? D : m->sizes[l + 1];   // GAUSS: mean rows only
-        float* Y = w->tbuf[(l + 1) & 1];
-        for (int e = 0; e < E; e++)
-            if (co[e + 1] > co[e])
-                gemm_fm(Y + co[e], N, X + co[e], N, mlp_weight(m, e, l), mlp_bias(m, e, l), C,
-                        OC, co[e + 1] - co[e]);
-        if (l < L - 1) nn_act_forward(Y, Y, (long)OC * N, m->hidden_act);
-        X = Y;
-    }
-    for (int e = 0; e < E; e++) {   // transpose the mean out
-        int cnt = w->row_off[e + 1] - w->row_off[e];
-        for (int j = 0; j < cnt; j++) {
-            float* y = w->mean + (long)(w->row_off[e] + j) * D;
-            for (int d = 0; d < D; d++) y[d] = X[(long)d * N + co[e] + j];
-        }
-    }
-    return 1;
 }

@@ -89,8 +89,24 @@ MlpWork* mlp_work_create(const Mlp* m, int max_rows);
 // kernels on Zen 5; docs/cem.md). Other forwards and mlp_backward on such a work
 // behave as on a plain one. NULL on OOM.
 MlpWork* mlp_work_create_infer(const Mlp* m, int max_rows);
+// Forward-only work: as mlp_work_create_infer, and the FULL forwards (mlp_forward,
+// _shared, _grouped; a GAUSS head's mean and logvar) run on the same feature-major
+// kernel when the CPU has AVX-512, for inference that never backpropagates (the STEVE
+// targets: ~2x the rate of OpenBLAS's AVX2 sgemm at these shapes, no packing of the
+// weights, no padding of the narrow first layers). Outputs agree with a plain work's
+// to float rounding (sequential sums over k, bias first); the layer activations are
+// not kept, and mlp_backward must never follow a forward on such a work. NULL on OOM.
+MlpWork* mlp_work_create_fwd(const Mlp* m, int max_rows);
+// Work as mlp_work_create_fwd whose full forwards also keep every layer's activations
+// (row-major, transposed out of the feature-major kernel), so mlp_backward works as on
+// a plain work (its sgemms unchanged): the learner's actor. NULL on OOM.
+MlpWork* mlp_work_create_fast(const Mlp* m, int max_rows);
 // Free work. Nullable: w.
 void mlp_work_free(MlpWork* w);
+// Process-wide switch of the feature-major kernel (default 1): 0 runs every forward of
+// every work through the sgemm path, as on a CPU without AVX-512 (benchmarks compare
+// the two in one run; tests). Thread: any (relaxed atomic; set it between updates).
+void mlp_set_feature_major(int on);
 
 // Each member e on its own B rows: inp (E*B, n_in), member e reads rows [e*B, (e+1)*B).
 // Output (E*B, n_out) in mlp_work_out(w). Requires E*B <= max_rows.

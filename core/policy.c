@@ -122,13 +122,16 @@ int policy_act1(const Policy* p, const float* obs, const float* eps, float* act,
 
 // ==== batched (learner) ==========================================================
 
-PolicyWork* policy_work_create(const Policy* p, int max_rows) {
+// mode: 0 plain, 1 forward-only, 2 fast (mlp_work_create / _fwd / _fast).
+static PolicyWork* work_create(const Policy* p, int max_rows, int mode) {
     if (max_rows < 1) return NULL;
     PolicyWork* w = calloc(1, sizeof *w);
     if (!w) return NULL;
     size_t A = (size_t)p->act_dim, R = (size_t)max_rows;
     w->max_rows = max_rows;
-    w->mw = mlp_work_create(p->net, max_rows);
+    w->mw = mode == 1   ? mlp_work_create_fwd(p->net, max_rows)
+            : mode == 2 ? mlp_work_create_fast(p->net, max_rows)
+                        : mlp_work_create(p->net, max_rows);
     w->eps = malloc(R * A * sizeof(float));
     w->y = malloc(R * A * sizeof(float));
     w->std = malloc(R * A * sizeof(float));
@@ -138,6 +141,18 @@ PolicyWork* policy_work_create(const Policy* p, int max_rows) {
         return NULL;
     }
     return w;
+}
+
+PolicyWork* policy_work_create(const Policy* p, int max_rows) {
+    return work_create(p, max_rows, 0);
+}
+
+PolicyWork* policy_work_create_fwd(const Policy* p, int max_rows) {
+    return work_create(p, max_rows, 1);
+}
+
+PolicyWork* policy_work_create_fast(const Policy* p, int max_rows) {
+    return work_create(p, max_rows, 2);
 }
 
 void policy_work_free(PolicyWork* w) {

@@ -55,6 +55,12 @@ int policy_act1(const Policy* p, const float* obs, const float* eps, float* act,
 typedef struct PolicyWork PolicyWork;
 // Work for up to max_rows rows. NULL on OOM.
 PolicyWork* policy_work_create(const Policy* p, int max_rows);
+// Forward-only work (mlp_work_create_fwd: the AVX-512 feature-major forward where the
+// CPU has it; outputs equal to float rounding): policy_backward must not follow.
+PolicyWork* policy_work_create_fwd(const Policy* p, int max_rows);
+// Work whose forwards run the feature-major kernel too but keep what policy_backward
+// needs (mlp_work_create_fast): the MAAC actor.
+PolicyWork* policy_work_create_fast(const Policy* p, int max_rows);
 // Free. Nullable: w.
 void policy_work_free(PolicyWork* w);
 // a (B, A) and logp (B) for obs (B, S) with noise eps (B, A); eps NULL = deterministic

@@ -59,13 +59,16 @@ QFunction* qf_clone(const QFunction* q) {
     return c;
 }
 
-QfWork* qf_work_create(const QFunction* q, int max_rows) {
+// mode: 0 plain, 1 forward-only, 2 fast (mlp_work_create / _fwd / _fast).
+static QfWork* work_create(const QFunction* q, int max_rows, int mode) {
     if (max_rows < 1) return NULL;
     QfWork* w = calloc(1, sizeof *w);
     if (!w) return NULL;
     size_t C = (size_t)(q->obs_dim + q->act_dim);
     w->max_rows = max_rows;
-    w->mw = mlp_work_create(q->net, QF_N * max_rows);
+    w->mw = mode == 1   ? mlp_work_create_fwd(q->net, QF_N * max_rows)
+            : mode == 2 ? mlp_work_create_fast(q->net, QF_N * max_rows)
+                        : mlp_work_create(q->net, QF_N * max_rows);
     w->x = malloc((size_t)max_rows * C * sizeof(float));
     w->dx = malloc((size_t)max_rows * C * sizeof(float));
     if (!w->mw || !w->x || !w->dx) {
@@ -73,6 +76,16 @@ QfWork* qf_work_create(const QFunction* q, int max_rows) {
         return NULL;
     }
     return w;
+}
+
+QfWork* qf_work_create(const QFunction* q, int max_rows) { return work_create(q, max_rows, 0); }
+
+QfWork* qf_work_create_fwd(const QFunction* q, int max_rows) {
+    return work_create(q, max_rows, 1);
+}
+
+QfWork* qf_work_create_fast(const QFunction* q, int max_rows) {
+    return work_create(q, max_rows, 2);
 }
 
 void qf_work_free(QfWork* w) {

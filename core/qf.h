@@ -27,6 +27,10 @@ QFunction* qf_create(int obs_dim, int act_dim, int n_hidden, const int* hidden, 
 void qf_free(QFunction* q);            // Nullable: q
 QFunction* qf_clone(const QFunction* q);
 QfWork* qf_work_create(const QFunction* q, int max_rows);
+// Forward-only work (mlp_work_create_fwd): qf_backward must not follow.
+QfWork* qf_work_create_fwd(const QFunction* q, int max_rows);
+// Forwards on the feature-major kernel, backward as usual (mlp_work_create_fast).
+QfWork* qf_work_create_fast(const QFunction* q, int max_rows);
 void qf_work_free(QfWork* w);          // Nullable: w
 // q (2, B): q[j*B + b] = Q_j(s_b, a_b); s (B, S); a (B, A).
 void qf_forward(const QFunction* q, QfWork* w, float* qout, const float* s, const float* a, int B);

@@ -108,12 +108,14 @@ Steve* steve_create(const SteveConfig* cfg, const MaacDynamics* dyn, const Plant
     ok &= (st->s1t = fbuf(R * S)) != NULL;
     ok &= (st->a1t = fbuf(R * A)) != NULL;
     ok &= (st->done = fbuf(R)) != NULL;
-    ok &= (st->pw = policy_work_create(pi, (int)R)) != NULL;
-    ok &= (st->qw = qf_work_create(q, (int)R)) != NULL;
+    // targets only run forwards: forward-only works (the AVX-512 kernel where available)
+    ok &= (st->pw = policy_work_create_fwd(pi, (int)R)) != NULL;
+    ok &= (st->qw = qf_work_create_fwd(q, (int)R)) != NULL;
     ok &= (st->qwc = qf_work_create(q, max_batch)) != NULL;
     ok &= (st->qc = fbuf(QF_N * max_batch)) != NULL;
     ok &= (st->dqc = fbuf(QF_N * max_batch)) != NULL;
-    if (H > 0) ok &= (st->dw = dyn->work_create(dyn->ctx, (int)R)) != NULL;
+    void* (*dw_create)(void*, int) = dyn->work_create_fwd ? dyn->work_create_fwd : dyn->work_create;
+    if (H > 0) ok &= (st->dw = dw_create(dyn->ctx, (int)R)) != NULL;
     if (!ok) {
         steve_free(st);
         return NULL;

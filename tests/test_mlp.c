@@ -378,11 +378,12 @@ static void check_infer(const char* name, int E, int L, const int* sizes, NnAct 
     int D = m->n_out, n_in = m->n_in;
     MlpWork* wf = mlp_work_create(m, E * B);
     MlpWork* wi = mlp_work_create_infer(m, E * B);
-    CHECK(wf && wi, "%s: works", name);
+    MlpWork* wd = mlp_work_create_fwd(m, E * B);
+    CHECK(wf && wi && wd, "%s: works", name);
     float* x = randn((long)E * B * n_in, 2.0f, 0.3f);
     long n = (long)E * B * D;
     float* ref = malloc(sizeof(float) * n);
-    double worst = 0.0;
+    double worst = 0.0, worst_fwd = 0.0;
     for (int mode = 0; mode < 3; mode++) {
         int ro[17];   // grouped: uneven groups (B + e rows), member 1 empty, the last the rest
         ro[0] = 0;
@@ -405,11 +406,23 @@ static void check_infer(const char* name, int E, int L, const int* sizes, NnAct 
         if (mode == 2) mlp_forward_grouped(m, wi, x, ro);
         CHECK(memcmp(mlp_work_out(wi), ref, sizeof(float) * (size_t)rows * D) == 0,
               "%s: full forward on an infer work (mode %d)", name, mode);
+        // forward-only work: the full forward (mean and logvar) to float rounding
+        if (mode == 0) mlp_forward(m, wd, x, B);
+        if (mode == 1) mlp_forward_shared(m, wd, x, B);
+        if (mode == 2) mlp_forward_grouped(m, wd, x, ro);
+        CHECK(mlp_work_rows(wd) == rows, "%s: fwd-work rows (mode %d)", name, mode);
+        d = rel_diff(mlp_work_out(wd), ref, (long)rows * D);
+        if (head == MLP_HEAD_GAUSS)
+            d = fmax(d, rel_diff(mlp_work_logvar(wd), mlp_work_logvar(wf), (long)rows * D));
+        worst_fwd = fmax(worst_fwd, d);
+        CHECK(d < 1e-5, "%s: fwd-work forward == forward (mode %d): %g", name, mode, d);
     }
+    printf("  fwd-work full forward vs sgemm forward (%s, B=%d): max rel diff %.3g\n", name, B,
+           worst_fwd);
     printf("  infer-work mean-only vs sgemm forward (%s, B=%d): max rel diff %.3g\n", name, B,
            worst);
     free(x), free(ref);
-    mlp_work_free(wf), mlp_work_free(wi), mlp_free(m);
+    mlp_work_free(wf), mlp_work_free(wi), mlp_work_free(wd), mlp_free(m);
 }
 
 static void test_infer_work(void) {
@@ -424,6 +437,78 @@ static void test_infer_work(void) {
     check_infer("5-13-6 tanh gauss E=4", 4, 2, d, NN_ACT_TANH, MLP_HEAD_GAUSS, 17);
 }
 
+// mlp_work_create_fast: forward AND backward on the feature-major path (where the CPU
+// has AVX-512) agree with a plain work's to float rounding: outputs, parameter gradient
+// and input gradient, GAUSS (dmean and dlogvar) and LINEAR heads, all three modes with
+// uneven and empty groups, odd widths; then a mean-only forward on the same work.
+static void check_fast(const char* name, int E, int L, const int* sizes, NnAct act,
+                       MlpHead head, int B) {
+    Mlp* m = mlp_create(E, L, sizes, act, head);
+    mlp_init(m, &rng);
+    for (long i = 0; i < m->n_params; i++) m->params[i] += 0.01f * (float)((i % 7) - 3);
+    set_norm(m);
+    int D = m->n_out, n_in = m->n_in;
+    MlpWork* wp = mlp_work_create(m, E * B);
+    MlpWork* wf = mlp_work_create_fast(m, E * B);
+    CHECK(wp && wf, "%s: works", name);
+    long n = (long)E * B * D, ni = (long)E * B * n_in;
+    float* x = randn(ni, 2.0f, 0.3f);
+    float* dout = randn(n, 1.0f, 0.0f);
+    float* dlv = randn(n, 0.5f, 0.0f);
+    float *gp = calloc((size_t)m->n_params, sizeof(float)), *gf = calloc((size_t)m->n_params, sizeof(float));
+    float *dxp = calloc((size_t)ni, sizeof(float)), *dxf = calloc((size_t)ni, sizeof(float));
+    double worst_o = 0, worst_g = 0, worst_x = 0;
+    for (int mode = 0; mode < 3; mode++) {
+        int ro[17];
+        ro[0] = 0;
+        for (int e = 0; e < E; e++) ro[e + 1] = e == 1 ? ro[e] : (e == E - 1 ? E * B : ro[e] + B + e);
+        for (int e = 1; e < E; e++)
+            if (ro[e] > ro[E]) ro[e] = ro[E];
+        MlpWork* ws[2] = {wp, wf};
+        for (int k = 0; k < 2; k++) {
+            if (mode == 0) mlp_forward(m, ws[k], x, B);
+            if (mode == 1) mlp_forward_shared(m, ws[k], x, B);
+            if (mode == 2) mlp_forward_grouped(m, ws[k], x, ro);
+        }
+        int rows = mlp_work_rows(wp);
+        worst_o = fmax(worst_o, rel_diff(mlp_work_out(wf), mlp_work_out(wp), (long)rows * D));
+        memset(gp, 0, sizeof(float) * (size_t)m->n_params);
+        memset(gf, 0, sizeof(float) * (size_t)m->n_params);
+        memset(dxp, 0, sizeof(float) * (size_t)ni);
+        memset(dxf, 0, sizeof(float) * (size_t)ni);
+        const float* lv = head == MLP_HEAD_GAUSS ? dlv : NULL;
+        mlp_backward(m, wp, gp, dxp, dout, lv);
+        mlp_backward(m, wf, gf, dxf, dout, lv);
+        worst_g = fmax(worst_g, rel_diff(gf, gp, m->n_params));
+        worst_x = fmax(worst_x, rel_diff(dxf, dxp, mode == 1 ? (long)B * n_in : (long)rows * n_in));
+    }
+    printf("  fast work vs plain (%s, B=%d): max rel diff out %.3g grad %.3g dinp %.3g\n", name,
+           B, worst_o, worst_g, worst_x);
+    CHECK(worst_o < 1e-5 && worst_g < 1e-4 && worst_x < 1e-4, "%s: fast == plain: %g %g %g",
+          name, worst_o, worst_g, worst_x);
+    mlp_forward_mean(m, wf, x, B);   // a mean-only forward on a fast work still works
+    mlp_forward(m, wp, x, B);
+    CHECK(rel_diff(mlp_work_out(wf), mlp_work_out(wp), (long)E * B * D) < 1e-5,
+          "%s: mean-only on a fast work", name);
+    free(x), free(dout), free(dlv), free(gp), free(gf), free(dxp), free(dxf);
+    mlp_work_free(wp), mlp_work_free(wf), mlp_free(m);
+}
+
+static void test_fast_work(void) {
+    int a[6] = {23, 200, 200, 200, 200, 34};   // the dynamics model
+    check_fast("23-4x200-34 swish gauss E=3", 3, 5, a, NN_ACT_SWISH, MLP_HEAD_GAUSS, 37);
+    int b[4] = {17, 256, 256, 12};             // the policy
+    check_fast("17-256-256-12 tanh linear E=1", 1, 3, b, NN_ACT_TANH, MLP_HEAD_LINEAR, 45);
+    int c[4] = {23, 256, 256, 1};              // the twin Qs
+    check_fast("23-256-256-1 relu linear E=2", 2, 3, c, NN_ACT_RELU, MLP_HEAD_LINEAR, 33);
+    int d[3] = {5, 13, 6};                     // odd widths, one row
+    check_fast("5-13-6 swish gauss E=4", 4, 2, d, NN_ACT_SWISH, MLP_HEAD_GAUSS, 1);
+    mlp_set_feature_major(0);   // the sgemm fallback of a fast work (CPUs without AVX-512)
+    check_fast("23-4x200-34 swish gauss E=3, sgemm path", 3, 5, a, NN_ACT_SWISH,
+               MLP_HEAD_GAUSS, 37);
+    mlp_set_feature_major(1);
+}
+
 int main(void) {
     rng_seed(&rng, 2024);
     test_layout();
@@ -432,5 +517,6 @@ int main(void) {
     test_modes_and_infer1();
     test_mean_only();
     test_infer_work();
+    test_fast_work();
     return test_summary("test_mlp");
 }
