@@ -8,12 +8,12 @@
 //      and refresh D_model with rollout_batch k-step branched rollouts of the current
 //      policy (rollout.c; D_model holds model_retain refreshes per epoch, MBPO's pool).
 //      The locomotion default fits once per 1000 steps and refreshes every 250, as the
-//      released MAAC trainer does (MAAC_FACTS.md §2: fit, then 4 x (rollout chunk +
+//      released MAAC trainer does (docs/maac-vs-released-code.md: fit, then 4 x (rollout chunk +
 //      2000 updates) per 1000-step iteration);
 //   2. updates_per_step times: sample a batch, real_ratio of it from D_env and the
 //      rest from D_model (all from D_env with real_only or while D_model is empty);
 //      from the SAME parameters (as the released code's single sess.run of Q, policy
-//      and alpha; MAAC_FACTS.md §2): the critic gradient (STEVE value expansion, or
+//      and alpha; docs/maac-vs-released-code.md): the critic gradient (STEVE value expansion, or
 //      one-step targets) and the MAAC actor gradient from the batch's start states
 //      (H = 0 is SAC's actor); then the Adam steps of both, the entropy coefficient
 //      update, and the Polyak update of the target Qs with tau; with policy_avg_tau > 0
@@ -28,7 +28,7 @@
 // runs it, so a seed gives the same run for any thread count.
 // The target update runs after EVERY gradient step: that is what SAC does
 // (target_update_interval = 1) and what MAAC's released trainer does in effect
-// (MAAC_FACTS.md §2, its interval counter never advances).
+// (docs/maac-vs-released-code.md, its interval counter never advances).
 // Time spent in each part is accumulated for the Table 1 breakdown (LearnerStats).
 // The Learner struct is in learner_internal.h: learner_state.c saves and restores it.
 // Thread: learner only. Allocation: learner_create, snapshots, D_model reallocation

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // learner_config.c -- LearnerConfig defaults per plant, setting by name, printing, checks.
 //
-// Defaults follow the released MAAC code (shared/MAAC_FACTS.md §1) for the MuJoCo
+// Defaults follow the released MAAC code (docs/maac-vs-released-code.md, "Released hyperparameters") for the MuJoCo
 // locomotion plants: H = 4 (walker2d 2), K = 1 path, 5 terminal actions, STEVE
 // critic with H = 2, auto-tuned entropy with target -act_dim, 8 models of 4 x 200
 // swish (all elite), 2 x 256 policy and Qs, 8 updates per env step, real ratio
@@ -38,7 +38,7 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->real_only = 0;
     // The plant's known reward where it is exact; where it is an approximation (the
     // forward-velocity plants: gym's reward needs the x position the observation
-    // omits, SPEC.md §4) the ensemble's learned reward head, MBPO-style. On
+    // omits, docs/plants.md) the ensemble's learned reward head, MBPO-style. On
     // half_cheetah the learned head also learned faster (docs/results.md).
     const SimRewardFn* rf = plant ? sim_reward_fn(plant) : NULL;
     cfg->known_reward = rf ? rf->exact : 1;
@@ -93,7 +93,7 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->threads = 2;
     if (!plant)
         return;
-    // Per-plant choices of the released MAAC script (MAAC_FACTS.md §1).
+    // Per-plant choices of the released MAAC script (docs/maac-vs-released-code.md).
     if (streq(plant, "half_cheetah")) {
         cfg->policy_act = NN_ACT_RELU;
         cfg->q_act = NN_ACT_RELU;
@@ -107,7 +107,7 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
         // tumbling episodes (docs/results.md "with the weight-averaged policy"); it
         // never feeds back into training.
         cfg->policy_avg_tau = 5e-4f;
-        // MBPO's half_cheetah target entropy (MAAC_FACTS.md §6), not the released
+        // MBPO's half_cheetah target entropy (docs/maac-vs-released-code.md, "MBPO"), not the released
         // MAAC code's -act_dim (-6): 10543 at 50k steps on seed 0 against 9943 with -6
         // (docs/results.md "target entropy -3 instead of -6").
         cfg->target_entropy = -3.0f;
