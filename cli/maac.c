@@ -12,9 +12,11 @@
 // Settings: every LearnerConfig field by name (learner_config_set), as a flag
 // (`--real-ratio 0.1`, `--horizon 0`, `--cem.population 200`) or as `key = value`
 // in an INI file (section [learner], or [cem] for CEM keys). Flags override the
-// file; the file overrides the plant's defaults. Ablation shortcuts: --sac (H = 0),
-// --no-steve, --single-sample (K = 1), --real-only, --no-entropy, --mpc,
-// --learned-reward. SIGINT/SIGTERM stop training after the current step; the policy,
+// file; the file overrides the preset (--algo maac|sac|mbpo|steve, learner_preset.h),
+// which overrides the plant's defaults. Ablation shortcuts: --sac (H = 0, the
+// ablation; the SAC baseline is --algo sac), --no-steve, --single-sample (K = 1 path,
+// 1 terminal action), --real-only, --no-entropy, --mpc, --learned-reward; the paper's
+// multi-path estimator is --n-paths K. SIGINT/SIGTERM stop training after the current step; the policy,
 // learner and state checkpoints are then written as usual. --resume DIR continues
 // from DIR/state.ckpt (written at every evaluation and at the end or interruption)
 // with the saved settings: any setting flag is refused there, except --threads, which
@@ -30,6 +32,7 @@
 
 #include "cli/trainer.h"
 #include "core/blas_arch.h"
+#include "core/learner_preset.h"
 #include "sim/reward.h"
 
 static volatile sig_atomic_t g_stop;
@@ -44,7 +47,9 @@ static void usage(FILE* f) {
             "usage:\n"
             "  maac train --plant P [--steps N] [--seed S] [--out DIR] [--config FILE]\n"
             "             [--eval-every N] [--eval-episodes N] [--quiet] [--<setting> VALUE]...\n"
-            "             ablations: --sac (H=0) --no-steve --single-sample --real-only\n"
+            "             [--algo maac|sac|mbpo|steve]  baselines as presets of the learner\n"
+            "             ablations: --sac (H=0) --no-steve --single-sample (1 path, 1 terminal\n"
+            "                        action) --n-paths K --real-only\n"
             "                        --no-entropy --mpc --learned-reward (--known-reward 1: the\n"
             "                        plant's reward even where it is approximate)\n"
             "  maac train --resume DIR [--steps N] [--out DIR2] [--eval-every N]\n"
@@ -99,6 +104,7 @@ static const char* const SHORTCUTS[][3] = {
     {"--single-sample", "n_paths", "1"}, {"--real-only", "real_only", "1"},
     {"--no-entropy", "no_entropy", "1"}, {"--mpc", "mpc_eval", "1"},
     {"--learned-reward", "known_reward", "0"},
+    {"--single-sample", "terminal_actions", "1"},   // one path and one terminal action
 };
 #define N_SHORTCUTS ((int)(sizeof(SHORTCUTS) / sizeof(SHORTCUTS[0])))
 
@@ -137,6 +143,12 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
         return -EINVAL;
     }
     learner_config_default(cfg, plant);
+    const char* algo = find_opt(argc, argv, "--algo");   // defaults < preset < INI < flags
+    MaacErr pe = {""};
+    if (algo && learner_config_preset(cfg, algo, &pe) != 0) {
+        fprintf(stderr, "maac: %s\n", pe.msg);
+        return -EINVAL;
+    }
     if (config) {
         IniCtx c = {cfg, config, 0, {""}};
         int lr = ini_parse(config, ini_cb, &c);
@@ -155,14 +167,14 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
         int sc = -1;
         for (int k = 0; k < N_SHORTCUTS; k++)
-            if (strcmp(a, SHORTCUTS[k][0]) == 0)
+            if (strcmp(a, SHORTCUTS[k][0]) == 0) {
                 sc = k;
-        if (sc >= 0) {
-            (void)learner_config_set(cfg, SHORTCUTS[sc][1], SHORTCUTS[sc][2], NULL);
-            if (sc == 5)
-                o->mpc = 1;
+                (void)learner_config_set(cfg, SHORTCUTS[k][1], SHORTCUTS[k][2], NULL);
+                if (strcmp(SHORTCUTS[k][1], "mpc_eval") == 0)
+                    o->mpc = 1;
+            }
+        if (sc >= 0)
             continue;
-        }
         if (strcmp(a, "--quiet") == 0) {
             o->quiet = 1;
             continue;
@@ -172,7 +184,7 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
             return -EINVAL;
         }
         i++;
-        if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0) {
+        if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0 || strcmp(a, "--algo") == 0) {
             if (strcmp(a, "--plant") == 0)
                 snprintf(cfg->plant, sizeof(cfg->plant), "%s", v);
         } else if (strcmp(a, "--steps") == 0) {

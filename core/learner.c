@@ -48,6 +48,7 @@
 #include "core/replay.h"
 #include "core/rollout.h"
 #include "core/steve.h"
+#include "core/learner_preset.h"
 #include "core/workers.h"
 #include "sim/reward.h"
 
@@ -119,7 +120,7 @@ Learner* learner_create(const LearnerConfig* cfg_in, int obs_dim, int act_dim,
     if (l->rf && (l->rf->obs_dim != obs_dim || l->rf->act_dim != act_dim))
         l->rf = NULL;   // a plant of the same name with another layout: no known functions
     l->use_known_reward = c->known_reward && l->rf != NULL;
-    l->needs_model = c->horizon > 0 || c->steve || !c->real_only || c->mpc_eval;
+    l->needs_model = learner_config_needs_model(c);
     rng_seed(&l->rng, c->seed);
     rng_seed(&l->act_rng, c->seed ^ 0x9e3779b97f4a7c15ULL);
     rng_seed(&l->actor_rng, c->seed ^ 0x5851f42d4c957f2dULL);

@@ -18,6 +18,7 @@
 #include "core/learner.h"
 #include "core/workers.h"
 #include "core/rollout.h"
+#include "core/learner_preset.h"
 #include "sim/reward.h"
 
 #include <errno.h>
@@ -336,6 +337,8 @@ int learner_config_check(const LearnerConfig* c, MaacErr* reterr) {
 // ---- schedule helpers -------------------------------------------------------------
 
 long learner_model_capacity(const LearnerConfig* cfg, int k) {
+    if (!learner_config_needs_model(cfg))
+        return 1;   // SAC: no D_model (one placeholder row, never filled)
     if (cfg->model_capacity > 0)
         return cfg->model_capacity;
     long c = rollout_model_capacity(cfg->model_retain, k, cfg->rollout_batch,

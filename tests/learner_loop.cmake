@@ -7,3 +7,5 @@ maac_test(test_learn_pendulum test_learn_pendulum.c LIBS maac_trainer TIMEOUT 90
 # The `maac` command end to end (train with INI + flags, eval, eval --mpc).
 add_test(NAME maac_cli_smoke COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/maac_cli_smoke.sh $<TARGET_FILE:maac>)
 set_tests_properties(maac_cli_smoke PROPERTIES TIMEOUT 300 ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
+# --algo presets (core/learner_preset.c): resolved settings; SAC fits no model.
+maac_test(test_preset test_preset.c LIBS maac_trainer TIMEOUT 120)
