@@ -1,7 +1,9 @@
 # Makefile -- the two entry points a newcomer needs, over CMake.
 #   make run     install missing Debian packages, build, run maacd + maac-sim on the embedded default
 #   make check   install missing Debian packages, build, run every test (normal and ASan+UBSan builds)
-# Other targets: build, check-fast (normal build only), check-asan, bench, deb, clean.
+# Other targets: build, check-fast (normal build only), check-asan, bench, deb, clean,
+#   plots-deps (python3-matplotlib, for plotting only), plots (the figures of
+#   docs/results.md from the data in docs/data/: scripts/make-plots.sh).
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -9,7 +11,7 @@ JOBS       ?= $(shell nproc)
 # ccache, when installed, shares compiled objects between build trees (not required)
 LAUNCHER   := $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps build run check check-fast check-asan bench deb clean
+.PHONY: all deps build run check check-fast check-asan bench deb clean plots-deps plots
 
 all: build
 
@@ -40,6 +42,12 @@ check: check-fast check-asan
 
 bench: build
 	@bash scripts/bench-all.sh $(BUILD)
+
+plots-deps:
+	@bash packaging/install-deps.sh --plots
+
+plots: plots-deps build
+	@bash scripts/make-plots.sh $(BUILD)
 
 deb: deps
 	cmake -S . -B build-deb -DCMAKE_BUILD_TYPE=Release -DMAAC_NATIVE=OFF

@@ -8,6 +8,7 @@
 //   maac eval  --policy FILE [--plant P] [--episodes N] [--seed S]
 //              [--mpc --learner FILE] [--quiet]   per-episode lines, then the summary
 //   maac config --plant P          print the resolved default settings (INI)
+//   maac bench fig2 [--seeds N]    Figure 2 as CSV (fig2.h)
 //
 // Settings: every LearnerConfig field by name (learner_config_set), as a flag
 // (`--real-ratio 0.1`, `--horizon 0`, `--cem.population 200`) or as `key = value`
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/fig2.h"
 #include "cli/trainer.h"
 #include "core/blas_arch.h"
 #include "core/learner_preset.h"
@@ -62,6 +64,8 @@ static void usage(FILE* f) {
             "             [--mpc --learner FILE] [--quiet]\n"
             "             one line per episode (not with --quiet), then mean, std, min, max\n"
             "  maac config --plant P [--config FILE] [--<setting> VALUE]...\n"
+            "  maac bench fig2 [--seeds N] [--hmax H] [--out FILE.csv]   the paper's Figure 2:\n"
+            "             gradient L1 error vs H, true and learned dynamics (docs/results.md)\n"
             "settings are the fields printed by `maac config` (e.g. --horizon 4 --lr-q 3e-4\n"
             "--rollout-schedule 20,100,1,15 --cem.population 400).\n");
 }
@@ -440,6 +444,8 @@ int main(int argc, char** argv) {
         return cmd_eval(argc, argv);
     if (strcmp(argv[1], "config") == 0)
         return cmd_config(argc, argv);
+    if (strcmp(argv[1], "bench") == 0 && argc > 2 && strcmp(argv[2], "fig2") == 0)
+        return fig2_main(argc - 2, argv + 2);
     fprintf(stderr, "maac: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
