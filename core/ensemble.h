@@ -17,6 +17,7 @@
 
 #include "core/adam.h"
 #include "core/mlp.h"
+#include "core/poll.h"
 #include "core/replay.h"
 #include "core/workers.h"
 
@@ -80,8 +81,15 @@ int ens_trainer_set_workers(EnsTrainer* t, Workers* w);
 // the learner state saves and restores them). Everything else in a trainer is rebuilt
 // by every ens_train call.
 Adam* ens_trainer_adam(const EnsTrainer* t);
+// Safe-point hook (poll.h), called every 16 minibatches and after every epoch; a
+// non-zero answer ends the fit early (best snapshots restored, elites picked, as at
+// the time cap) and ens_train returns -ECANCELED. NULL fn: none (the default).
+void ens_trainer_set_poll(EnsTrainer* t, MaacPollFn fn, void* arg);
+// Epochs finished by the ens_train in progress (or the last one); for progress reports.
+int ens_trainer_epochs(const EnsTrainer* t);
 // Fit on every row of d_env (warm start): refresh normalisation, bootstrap, train
-// with early stopping, pick elites. 0 or -ENOMEM / -EINVAL (too little data).
+// with early stopping, pick elites. 0 or -ENOMEM / -EINVAL (too little data) /
+// -ECANCELED (the poll hook asked to stop; the ensemble is consistent).
 int ens_train(Ensemble* e, EnsTrainer* t, const ReplayBuffer* d_env, Rng* rng,
               EnsTrainStats* ret);
 

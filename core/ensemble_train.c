@@ -78,6 +78,9 @@ struct EnsTrainer {
     float* Y;                     // (cap, D) normalised targets, same order
     int* perm;                    // (cap) permutation of D_env rows
     int* boot;                    // (M, cap) bootstrap indices into the training split
+    MaacPoll poll;                // safe-point hook (poll.h)
+    int cancelled;                // the hook asked to stop during this ens_train
+    int epochs_done;              // epochs finished by the current / last ens_train
 };
 
 void ens_train_config_default(EnsTrainConfig* cfg) {
@@ -157,6 +160,13 @@ int ens_trainer_set_workers(EnsTrainer* t, Workers* w) {
 }
 
 Adam* ens_trainer_adam(const EnsTrainer* t) { return t->adam; }
+
+int ens_trainer_epochs(const EnsTrainer* t) { return t->epochs_done; }
+
+void ens_trainer_set_poll(EnsTrainer* t, MaacPollFn fn, void* arg) {
+    t->poll.fn = fn;
+    t->poll.arg = arg;
+}
 
 void ens_trainer_free(EnsTrainer* t) {
     if (!t) return;
@@ -350,7 +360,8 @@ static double train_epoch(EnsTrainer* t, long n_hold, long n_train, Rng* rng, do
         adam_advance(t->adam);
         for (int m = 0; m < M; m++) sum_nll += t->member_nll[m];
         n_batches++;
-        if (t_end > 0.0 && (n_batches & 15) == 0 && now_s() > t_end) {
+        if ((n_batches & 15) == 0 && ((t_end > 0.0 && now_s() > t_end) ||
+                                      (t->cancelled = maac_poll(&t->poll) != 0))) {
             *stop = 1;
             break;
         }
@@ -428,10 +439,12 @@ int ens_train(Ensemble* e, EnsTrainer* t, const ReplayBuffer* d_env, Rng* rng,
     }
     const double t_end = cfg->max_seconds > 0.0 ? t0 + cfg->max_seconds : 0.0;
     int epochs = 0, since_update = 0, stop = 0;
+    t->cancelled = 0;
+    t->epochs_done = 0;
     double train_nll = 0.0;
     while (epochs < cfg->max_epochs && !stop) {
         train_nll = train_epoch(t, n_hold, n_train, rng, t_end, &stop);
-        epochs++;
+        t->epochs_done = ++epochs;
         if (n_hold == 0) {   // no holdout: keep the latest parameters, no early stop
             memcpy(t->best, e->net->params, sizeof(float) * (size_t)t->n_params);
             for (int m = 0; m < M; m++) best_mse[m] = best_nll[m] = train_nll;
@@ -453,6 +466,7 @@ int ens_train(Ensemble* e, EnsTrainer* t, const ReplayBuffer* d_env, Rng* rng,
         since_update = updated ? 0 : since_update + 1;
         if (since_update > cfg->patience) break;
         if (t_end > 0.0 && now_s() > t_end) break;
+        if ((t->cancelled = maac_poll(&t->poll) != 0)) break;
     }
 
     // 6. Best snapshot of every member; elites by holdout MSE (insertion sort, stable).
@@ -481,5 +495,5 @@ int ens_train(Ensemble* e, EnsTrainer* t, const ReplayBuffer* d_env, Rng* rng,
         ret->holdout_nll = (float)(sn / ne);
         ret->seconds = now_s() - t0;
     }
-    return 0;
+    return t->cancelled ? -ECANCELED : 0;
 }

@@ -292,6 +292,8 @@ static int fit_and_rollout(Learner* l, int fit) {
     double t1 = now_s();   // start of the rollouts
     int r;
     if (fit) {
+        l->phase = LEARNER_FIT;
+        l->phase_t0 = t1;
         EnsTrainStats es;
         memset(&es, 0, sizeof(es));
         r = ens_train(l->ens, l->ens_tr, l->d_env, &l->rng, &es);
@@ -301,7 +303,7 @@ static int fit_and_rollout(Learner* l, int fit) {
         if (r == -EINVAL)
             return 0;   // too little data yet: try again at the next step
         if (r != 0)
-            return r;
+            return r;   // -ECANCELED: last_fit_step unchanged, so the fit is redone
         l->st.model_fits++;
         l->st.model_holdout_mse = es.holdout_mse;
         l->last_fit_step = l->st.env_steps;
@@ -317,6 +319,8 @@ static int fit_and_rollout(Learner* l, int fit) {
     if (k != l->d_model_k && (r = realloc_model_pool(l, k)) != 0)
         return r;
     RolloutStats rs;
+    l->phase = LEARNER_ROLLOUT;
+    l->phase_t0 = now_s();
     r = rollout_run(l->ens, l->pi, l->rf, l->use_known_reward, l->roll, l->d_env, l->d_model,
                     c->rollout_batch, k, &l->rng, &rs);
     l->st.t_rollout += now_s() - t1;
@@ -400,13 +404,15 @@ static int update_once(Learner* l) {
     double t2 = now_s();
     // Actor: Adam on the gradient computed from the pre-update Qs, then the entropy
     // coefficient (SAC v2 temperature loss; no-op unless auto-tuned).
-    if (c->grad_clip > 0)
-        (void)nn_clip_grad_norm(l->grad_pi, l->pi->net->n_params, c->grad_clip);
-    adam_step(l->opt_pi, l->pi->net->params, l->grad_pi);
-    if (l->pi_avg)
-        nn_polyak_update(l->pi_avg->net->params, l->pi->net->params, l->pi->net->n_params,
-                         c->policy_avg_tau);
-    (void)maac_alpha_update(&l->alpha, maac_actor_mean_logp(l->actor));
+    if (l->st.updates >= l->actor_hold_until) {
+        if (c->grad_clip > 0)
+            (void)nn_clip_grad_norm(l->grad_pi, l->pi->net->n_params, c->grad_clip);
+        adam_step(l->opt_pi, l->pi->net->params, l->grad_pi);
+        if (l->pi_avg)
+            nn_polyak_update(l->pi_avg->net->params, l->pi->net->params, l->pi->net->n_params,
+                             c->policy_avg_tau);
+        (void)maac_alpha_update(&l->alpha, maac_actor_mean_logp(l->actor));
+    }
     double t3 = now_s();
     l->st.t_q += job.t_q[0] + job.t_q[1] + (t2 - t1);
     l->st.t_policy += job.t_policy + (t3 - t2);
@@ -421,6 +427,8 @@ static int update_once(Learner* l) {
     return 0;
 }
 
+static int train_updates(Learner* l);
+
 int learner_train_step(Learner* l) {
     const LearnerConfig* c = &l->cfg;
     long n = l->st.env_steps;
@@ -431,14 +439,68 @@ int learner_train_step(Learner* l) {
     if (l->needs_model && (since_refresh < 0 || since_refresh >= c->model_train_freq)) {
         int fit_freq = c->model_fit_freq > 0 ? c->model_fit_freq : c->model_train_freq;
         long since_fit = l->last_fit_step < 0 ? -1 : n - l->last_fit_step;
-        if ((r = fit_and_rollout(l, since_fit < 0 || since_fit >= fit_freq)) != 0)
+        r = fit_and_rollout(l, since_fit < 0 || since_fit >= fit_freq);
+        l->phase = LEARNER_IDLE;
+        if (r != 0)
             return r;
     }
-    for (int i = 0; i < c->updates_per_step; i++)
+    l->phase = LEARNER_UPDATES;
+    l->phase_t0 = now_s();
+    r = train_updates(l);
+    l->phase = LEARNER_IDLE;
+    return r;
+}
+
+// updates_per_step updates, polling before each.
+static int train_updates(Learner* l) {
+    int r;
+    for (int i = 0; i < l->cfg.updates_per_step; i++) {
+        if (maac_poll(&l->poll) != 0)
+            return -ECANCELED;
         if ((r = update_once(l)) != 0)
             return r;
+    }
     return 0;
 }
+
+LearnerPhase learner_phase(const Learner* l, double* ret_since_s, int* ret_fit_epochs) {
+    if (ret_since_s)
+        *ret_since_s = l->phase_t0;
+    if (ret_fit_epochs)
+        *ret_fit_epochs = ens_trainer_epochs(l->ens_tr);
+    return l->phase;
+}
+
+const char* learner_phase_name(LearnerPhase p) {
+    switch (p) {
+    case LEARNER_IDLE: return "idle";
+    case LEARNER_FIT: return "model fit";
+    case LEARNER_ROLLOUT: return "rollouts";
+    case LEARNER_UPDATES: return "updates";
+    }
+    return "?";
+}
+
+void learner_set_poll(Learner* l, MaacPollFn fn, void* arg) {
+    l->poll.fn = fn;
+    l->poll.arg = arg;
+    ens_trainer_set_poll(l->ens_tr, fn, arg);
+    rollout_work_set_poll(l->roll, fn, arg);
+}
+
+int learner_start_from_policy(Learner* l, const Policy* p, long hold_updates, MaacErr* reterr) {
+    if (p->obs_dim != l->S || p->act_dim != l->A || !mlp_same_shape(l->pi->net, p->net))
+        return maac_err(reterr, -EINVAL, "the policy's network differs from the learner's "
+                        "(obs/act widths, policy_hidden, policy_width, policy_act)");
+    mlp_copy(l->pi->net, p->net);
+    if (l->pi_avg)
+        mlp_copy(l->pi_avg->net, p->net);
+    l->version = p->version;
+    l->actor_hold_until = l->st.updates + (hold_updates > 0 ? hold_updates : 0);
+    return 0;
+}
+
+int learner_actor_held(const Learner* l) { return l->st.updates < l->actor_hold_until; }
 
 // ---- acting and publishing ----------------------------------------------------
 

@@ -22,6 +22,7 @@
 #include "core/cem.h"
 #include "core/replay.h"
 #include "core/ckpt.h"
+#include "core/poll.h"
 #include "sim/sim.h"
 
 typedef struct {
@@ -120,8 +121,28 @@ void learner_free(Learner* l);    // Nullable: l
 // Add one real transition (terminated = true end; truncation is not terminal).
 void learner_add_transition(Learner* l, const float* s, const float* a, float r,
                             const float* s2, int terminated);
-// Do what is due after one env step (model fit, rollouts, updates). 0 or -errno.
+// Do what is due after one env step (model fit, rollouts, updates). 0 or -errno;
+// -ECANCELED when the poll hook asked to stop (see learner_set_poll).
 int learner_train_step(Learner* l);
+// Safe-point hook (poll.h) for long work: called between updates, between model-fit
+// minibatches and between rollout chunks. A non-zero answer abandons the train step in
+// progress: a cut model fit keeps its best snapshots and is redone at the next step,
+// a cut refresh keeps the rows added so far, updates already done stay done. The hook
+// may call learner_add_transition (new rows are only read by the next piece of work).
+void learner_set_poll(Learner* l, MaacPollFn fn, void* arg);
+// Start the learner's policy (and its average) from p's weights, for a learner that
+// begins with a trained policy but no saved state: p must have the learner's policy
+// shape. Snapshot versions continue after p->version. The actor (and alpha) are held
+// for hold_updates updates so the fresh critic learns first and the loaded policy is
+// not pulled toward an untrained Q. 0 or -EINVAL with reterr.
+int learner_start_from_policy(Learner* l, const Policy* p, long hold_updates, MaacErr* reterr);
+// 1 while the actor is held (learner_start_from_policy's critic warm-up).
+int learner_actor_held(const Learner* l);
+// What the learner is doing (for progress reports from its poll hook): the phase, its
+// start (CLOCK_MONOTONIC seconds) and, in a model fit, the epochs finished.
+typedef enum { LEARNER_IDLE = 0, LEARNER_FIT, LEARNER_ROLLOUT, LEARNER_UPDATES } LearnerPhase;
+LearnerPhase learner_phase(const Learner* l, double* ret_since_s, int* ret_fit_epochs);
+const char* learner_phase_name(LearnerPhase p);
 // Action for collection: uniform random during init_random_steps, else a policy sample
 // (deterministic = 1: tanh(mu)). act (A).
 void learner_act(Learner* l, const float* obs, int deterministic, float* act);
@@ -185,6 +206,14 @@ double learner_state_extra_get(const LearnerStateExtra* x, const char* key, doub
 int learner_state_save(const Learner* l, const char* path, MaacErr* reterr);
 int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, const char* path,
                           MaacErr* reterr);
+// The state as file bytes in memory (malloc'd into *ret_buf, for writing elsewhere
+// with maac_write_atomic), so the learner is busy only for the encoding and another
+// thread does the I/O. flags: LEARNER_STATE_NO_D_MODEL leaves D_model out (saved
+// empty, with the refresh due at the first step after loading: maacd's schedule; a
+// run saved so does not resume bit for bit). 0 or -errno with reterr.
+#define LEARNER_STATE_NO_D_MODEL 1
+int learner_state_encode(const Learner* l, const LearnerStateExtra* extra, int flags,
+                         char** ret_buf, size_t* ret_len, MaacErr* reterr);
 // Create a learner from a saved state: learner_create with the saved settings, obs/act
 // dimensions and action bounds, then every saved field restored. A truncated, corrupt,
 // wrong-kind or inconsistent file is refused: NULL with reterr filled, nothing leaked.

@@ -62,6 +62,11 @@ struct Learner {
     long last_fit_step;          // env_steps at the last model fit (-1 none)
     long last_refresh_step;      // env_steps at the last D_model refresh (-1 none)
     LearnerStats st;             // counters and timings
+    MaacPoll poll;               // safe-point hook between updates (poll.h); not saved
+    LearnerPhase phase;          // what learner_train_step is doing (progress reports)
+    double phase_t0;             // when it began (CLOCK_MONOTONIC s)
+    long actor_hold_until;       // no actor/alpha steps while st.updates < this (critic
+                                 // warm-up after learner_start_from_policy); not saved
 };
 
 #endif

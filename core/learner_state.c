@@ -70,8 +70,10 @@ static int add_adam(Ckpt* ck, const char* name, const Adam* a) {
     return ckpt_set_num(ck, key, (double)a->t);
 }
 
-static int add_replay(Ckpt* ck, const char* name, const ReplayBuffer* rb) {
-    const size_t n = (size_t)rb->size, S = (size_t)rb->obs_dim, A = (size_t)rb->act_dim;
+// Add a replay buffer's used rows; empty = 1 saves it with no rows (same capacity).
+static int add_replay(Ckpt* ck, const char* name, const ReplayBuffer* rb, int empty) {
+    const size_t n = empty ? 0 : (size_t)rb->size, S = (size_t)rb->obs_dim,
+                 A = (size_t)rb->act_dim;
     const struct {
         const char* part;
         const float* p;
@@ -87,8 +89,8 @@ static int add_replay(Ckpt* ck, const char* name, const ReplayBuffer* rb) {
     const struct {
         const char* what;
         long v;
-    } nums[4] = {{"size", rb->size}, {"head", rb->head}, {"total", rb->total_added},
-                 {"capacity", rb->capacity}};
+    } nums[4] = {{"size", (long)n}, {"head", empty ? 0 : rb->head},
+                 {"total", empty ? 0 : rb->total_added}, {"capacity", rb->capacity}};
     for (int i = 0; i < 4 && r == 0; i++) {
         snprintf(key, sizeof(key), "%s.%s", name, nums[i].what);
         r = ckpt_set_num(ck, key, (double)nums[i].v);
@@ -96,8 +98,9 @@ static int add_replay(Ckpt* ck, const char* name, const ReplayBuffer* rb) {
     return r;
 }
 
-int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, const char* path,
-                          MaacErr* reterr) {
+// Build the state checkpoint; written to path, or (path NULL) encoded into *ret_buf.
+static int state_out(const Learner* l, const LearnerStateExtra* extra, int flags,
+                     const char* path, char** ret_buf, size_t* ret_len, MaacErr* reterr) {
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
     return maac_err(reterr, -ENOTSUP, "learner state: little-endian hosts only");
 #endif
@@ -141,8 +144,9 @@ int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, cons
     if (r == 0) r = add_adam(ck, "adam_q", l->opt_q);
     if (r == 0) r = add_adam(ck, "adam_ens", ens_trainer_adam(l->ens_tr));
     if (r == 0 && l->alpha.opt) r = add_adam(ck, "adam_alpha", l->alpha.opt);
-    if (r == 0) r = add_replay(ck, "d_env", l->d_env);
-    if (r == 0) r = add_replay(ck, "d_model", l->d_model);
+    const int no_model = (flags & LEARNER_STATE_NO_D_MODEL) != 0;
+    if (r == 0) r = add_replay(ck, "d_env", l->d_env, 0);
+    if (r == 0) r = add_replay(ck, "d_model", l->d_model, no_model);
     const struct {
         const char* key;
         double v;
@@ -151,7 +155,7 @@ int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, cons
         {"n_elites", e->n_elites}, {"log_alpha", l->alpha.log_alpha},
         {"d_model_k", l->d_model_k}, {"version", (double)l->version},
         {"last_fit_step", (double)l->last_fit_step},
-        {"last_refresh_step", (double)l->last_refresh_step},
+        {"last_refresh_step", no_model ? -1.0 : (double)l->last_refresh_step},
         {"env_steps", (double)st->env_steps}, {"updates", (double)st->updates},
         {"model_fits", st->model_fits}, {"model_refreshes", st->model_refreshes},
         {"rollout_len", st->rollout_len}, {"q_loss", st->q_loss}, {"pi_loss", st->pi_loss},
@@ -168,11 +172,23 @@ int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, cons
     }
     if (r != 0)
         r = maac_err(reterr, r, "learner state: building the checkpoint failed (%d)", r);
-    else
+    else if (path)
         r = ckpt_write(path, ck, reterr);
+    else
+        r = ckpt_encode(ck, ret_buf, ret_len, reterr);
     free(ck);   // borrowed networks and blobs: nothing else to free
     free(text);
     return r;
+}
+
+int learner_state_save_ex(const Learner* l, const LearnerStateExtra* extra, const char* path,
+                          MaacErr* reterr) {
+    return state_out(l, extra, 0, path, NULL, NULL, reterr);
+}
+
+int learner_state_encode(const Learner* l, const LearnerStateExtra* extra, int flags,
+                         char** ret_buf, size_t* ret_len, MaacErr* reterr) {
+    return state_out(l, extra, flags, NULL, ret_buf, ret_len, reterr);
 }
 
 int learner_state_save(const Learner* l, const char* path, MaacErr* reterr) {

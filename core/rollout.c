@@ -28,6 +28,7 @@ struct RolloutWork {
     float* eps_pi;       // (max_rows, A) policy noise
     float* eps_m;        // (max_rows, n_out) model noise
     int* member;         // (max_rows) ensemble member per row
+    MaacPoll poll;       // safe-point hook (poll.h)
 };
 
 RolloutWork* rollout_work_create(const Ensemble* e, const Policy* p, int max_rows) {
@@ -73,6 +74,11 @@ void rollout_work_free(RolloutWork* w) {
     free(w->eps_m);
     free(w->member);
     free(w);
+}
+
+void rollout_work_set_poll(RolloutWork* w, MaacPollFn fn, void* arg) {
+    w->poll.fn = fn;
+    w->poll.arg = arg;
 }
 
 // 1 when row s2 (S) is finite and inside the clip box (a diverged model state is a stop).
@@ -143,6 +149,11 @@ int rollout_run(const Ensemble* e, const Policy* p, const SimRewardFn* rf, int u
                 n_live++;
             }
             live = n_live;
+        }
+        if (done_rows < n_start && maac_poll(&w->poll) != 0) {
+            if (ret)
+                *ret = st;
+            return -ECANCELED;
         }
     }
     if (ret)

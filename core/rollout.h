@@ -15,6 +15,7 @@
 #define MAAC_ROLLOUT_H
 
 #include "core/ensemble.h"
+#include "core/poll.h"
 #include "core/policy.h"
 #include "core/replay.h"
 #include "sim/reward.h"
@@ -33,11 +34,15 @@ typedef struct {
 RolloutWork* rollout_work_create(const Ensemble* e, const Policy* p, int max_rows);
 // Free. Nullable: w.
 void rollout_work_free(RolloutWork* w);
+// Safe-point hook (poll.h), called after every chunk; a non-zero answer ends
+// rollout_run with -ECANCELED (the rows added so far stay in d_model). NULL: none.
+void rollout_work_set_poll(RolloutWork* w, MaacPollFn fn, void* arg);
 
 // Branch n_start rollouts of k steps from states of d_env into d_model with policy p
 // and ensemble e (members drawn from e's elites). rf gives reward (when use_known_reward)
 // and termination; with rf NULL or use_known_reward 0 the ensemble must learn the reward.
-// 0 or -EINVAL (empty d_env, no reward source). Nullable: rf, ret.
+// 0 or -EINVAL (empty d_env, no reward source) / -ECANCELED (the poll hook asked to
+// stop). Nullable: rf, ret.
 int rollout_run(const Ensemble* e, const Policy* p, const SimRewardFn* rf, int use_known_reward,
                 RolloutWork* w, const ReplayBuffer* d_env, ReplayBuffer* d_model, long n_start,
                 int k, Rng* rng, RolloutStats* ret);

@@ -48,9 +48,11 @@ static const Entry TABLE[] = {
     E("control", "mode", T_AMODE, act_mode, 0, 0),
     E("control", "explore", T_BOOL, explore, 0, 1),
     E("control", "watchdog_miss_limit", T_INT, watchdog_miss_limit, 0, 1000000),
+    E("control", "eval_every", T_INT, eval_every, 0, 1000000),
     E("learner", "enabled", T_BOOL, learn, 0, 1),
     E("learner", "seed", T_U64, seed, 0, 0),
     E("learner", "publish_every", T_INT, publish_every, 1, 10000000),
+    E("learner", "warmup_updates", T_LONG, warmup_updates, 0, 1e9),
     E("learner", "fleet_bind", T_STR, fleet_bind, 0, 0),
     E("learner", "fleet_connect", T_STR, fleet_connect, 0, 0),
     E("daemon", "control_endpoint", T_STR, control_endpoint, 0, 0),
@@ -74,11 +76,13 @@ void config_default(DaemonConfig* c) {
     c->act_mode = ACT_MODE_POLICY;
     c->explore = 1;
     c->watchdog_miss_limit = 100;
+    c->eval_every = 5;
     c->learn = 1;
     c->seed = 1;
     c->publish_every = 250;
     snprintf(c->control_endpoint, sizeof c->control_endpoint, "%s", LINK_DEFAULT_CTL_ENDPOINT);
-    c->checkpoint_every_s = 0;
+    c->checkpoint_every_s = 600;
+    c->warmup_updates = 2000;
 }
 
 static const Entry* find(const char* section, const char* key) {

@@ -37,19 +37,23 @@ typedef struct {
     ActMode act_mode;                // policy | mpc
     int explore;                     // 1: sample the stochastic policy while learning
     int watchdog_miss_limit;         // misses per second above which the loop is unhealthy
+    int eval_every;                  // every Nth episode is deterministic (0 = never)
     // [learner]
     int learn;                       // run the learner thread
     unsigned long long seed;         // everything random derives from it
-    int publish_every;               // env steps between policy publications
+    int publish_every;               // train steps between policy publications
+    long warmup_updates;             // critic-only updates before a loaded / swapped-in
+                                     // policy is trained on (its critic learns first)
     int n_learner_set;               // other [learner] keys, passed to learner_config_set
     char learner_set[CFG_MAX_LEARNER_SET][2][64];   // (n_learner_set) key, value
     char fleet_bind[CFG_STR];        // "" or tcp endpoint where other daemons push transitions
     char fleet_connect[CFG_STR];     // "" or a learner daemon's fleet endpoint to push ours to
     // [daemon]
     char control_endpoint[CFG_STR];  // maacctl's socket
-    char checkpoint_dir[CFG_STR];    // final / periodic checkpoints ("" = none)
+    char checkpoint_dir[CFG_STR];    // state: checkpoints, episodes.csv ("" = the default,
+                                     // state_dir.h)
     char policy_file[CFG_STR];       // "" or a policy to start from
-    double checkpoint_every_s;       // periodic checkpoint (0 = only on save/exit)
+    double checkpoint_every_s;       // periodic checkpoint (600; 0 = only on save/exit)
     int verbose;                     // 1: debug log lines
 } DaemonConfig;
 

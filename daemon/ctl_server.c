@@ -199,7 +199,9 @@ static void add_stats(Maacd* d, Kv* k) {
         U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
         U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
         U(stale); U(disconnects); U(hellos); U(last_episode_len);
+        U(eval_episodes); U(busy_notices);
 #undef U
+        kv_double(k, "eval_return", atomic_load(&st->eval_return));
         kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
         kv_uint(k, "events_dropped", LD(st->events.dropped));
         hist_kv(k, "jitter", &st->jitter);
@@ -211,6 +213,20 @@ static void add_stats(Maacd* d, Kv* k) {
         lt_status(lt, &s);
         kv_uint(k, "lt_received", s.received);
         kv_uint(k, "lt_fleet_received", s.fleet_received);
+        kv_uint(k, "lt_ingested", s.ingested);
+        uint64_t pushed = c ? LD(ctrl_stats(c)->transitions) : 0;
+        kv_uint(k, "lt_backlog", pushed > s.local_received ? pushed - s.local_received : 0);
+        kv_int(k, "lt_trained_steps", s.trained_steps);
+        kv_double(k, "lt_updates_per_step", s.updates_per_step);
+        kv_double(k, "lt_data_age_s", s.newest_trained_age_s >= 0 ? s.newest_trained_age_s : NAN);
+        kv_double(k, "lt_policy_age_s", s.policy_age_s >= 0 ? s.policy_age_s : NAN);
+        kv_str(k, "lt_phase", learner_phase_name(s.phase));
+        kv_double(k, "lt_phase_s", s.phase_s);
+        kv_int(k, "lt_fit_epochs", s.fit_epochs);
+        kv_bool(k, "lt_actor_held", s.actor_held);
+        kv_bool(k, "lt_resumed", s.resumed);
+        kv_uint(k, "lt_saves_ok", s.saves_ok);
+        kv_uint(k, "lt_saves_failed", s.saves_failed);
         kv_uint(k, "lt_bad_messages", s.bad_messages);
         kv_uint(k, "lt_train_steps", s.train_steps);
         kv_uint(k, "lt_train_errors", s.train_errors);
@@ -263,6 +279,7 @@ static int do_swap(Maacd* d, const char* path, uint64_t* ret_version, MaacErr* e
         lt_status(lt, &s);
         was_paused = s.paused;
         lt_set_paused(lt, 1);   // before publishing, so no snapshot can slip in after it
+        lt_adopt_served(lt);    // on resume the learner continues from this policy
     }
     r = swap_publish(&d->slot, sp, sp->pi->version, ret_version);
     if (r < 0) {
@@ -323,7 +340,11 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
         }
     } else if (!strcmp(cmd, "save")) {
         const char* dir = arg[0] ? arg : d->cfg.checkpoint_dir;
-        if (lt) r = lt_save(lt, dir, 60000, &err);
+        int pending = 0;
+        if (lt) {   // answered within ~2 s whatever the learner does (learner_thread.h)
+            r = lt_save(lt, dir, 1800, &err);
+            if (r == -EINPROGRESS) pending = 1, r = 0;
+        }
         else if (!dir[0]) r = maac_err(&err, -EINVAL, "no checkpoint directory configured");
         else {
             char path[CFG_STR + 32];
@@ -333,8 +354,10 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
         if (r < 0) {
             n = reply_err(out, cap, "save_failed", "%s", err.msg);
         } else {
-            maacd_log(LOG_LV_NOTICE, "checkpoint saved in %s", dir);
+            maacd_log(LOG_LV_NOTICE, "checkpoint saved in %s%s", dir,
+                      pending ? " (learner state still being written)" : "");
             kv_str(k, "dir", dir);
+            kv_bool(k, "state_pending", pending);
             kv_uint(k, "policy_version", swap_version(&d->slot));
             n = kv_finish(k, 1, out, cap);
         }

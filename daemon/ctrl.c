@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "daemon/notify.h"
@@ -65,6 +66,11 @@ struct Ctrl {
     int have_prev;                  // prev_obs/prev_act answer prev_seq
     uint64_t prev_seq;
     int in_episode;
+    int eval_episode;               // this episode is a deterministic evaluation
+    long episodes_started;          // for eval_every
+    int64_t held_since_ns;          // lock-step: when the held transition was first refused
+    int64_t busy_notice_ns;         // last learner_busy notice
+    void* episode_log;              // FILE* (main thread's, via drain)
     double ep_return;
     long ep_len;
     double recent[N_RECENT];
@@ -178,6 +184,7 @@ Ctrl* ctrl_create(const DaemonConfig* cfg, const PlantInfo* plant, void* zctx, v
     rt_hist_reset(&c->st.compute);
     rt_ring_reset(&c->st.events);
     atomic_store(&c->st.best_return, -INFINITY);
+    atomic_store(&c->st.eval_return, NAN);
     atomic_store(&c->st.heartbeat_ns, rt_now_ns());
     return c;
 fail:
@@ -265,13 +272,14 @@ static int compute_action(Ctrl* c, const ServedPolicy* sp) {
     if (atomic_load_explicit(&c->act_mode, RLX) == ACT_MODE_MPC && sp->cem && c->rf) {
         r = cem_plan(&sp->cem_cfg, sp->cem, sp->ens, sp->pi, sp->qf, c->rf, c->obs, &c->rng,
                      c->act);
-    } else if (atomic_load_explicit(&c->explore, RLX) && c->random_left > 0) {
+    } else if (atomic_load_explicit(&c->explore, RLX) && c->random_left > 0 &&
+               !c->eval_episode) {
         for (int j = 0; j < c->A; j++)
             c->act[j] = c->plant.act_low[j] +
                         rng_uniform(&c->rng) * (c->plant.act_high[j] - c->plant.act_low[j]);
         c->random_left--;
         r = 0;
-    } else if (atomic_load_explicit(&c->explore, RLX)) {
+    } else if (atomic_load_explicit(&c->explore, RLX) && !c->eval_episode) {
         rng_normal_fill(&c->rng, c->eps, c->A);
         r = policy_act1(sp->pi, c->obs, c->eps, c->act, c->scratch);
     } else {
@@ -318,8 +326,13 @@ static void end_episode(Ctrl* c) {
     double sum = 0;
     for (int i = 0; i < c->n_recent; i++) sum += c->recent[i];
     atomic_store_explicit(&c->st.mean_return, sum / c->n_recent, RLX);
-    rt_ring_push(&c->st.events, atomic_load_explicit(&c->st.ticks, RLX), CTRL_EV_EPISODE,
-                 (int32_t)c->ep_len, c->ep_return);
+    if (c->eval_episode) {
+        atomic_store_explicit(&c->st.eval_return, c->ep_return, RLX);
+        inc(&c->st.eval_episodes);
+    }
+    rt_ring_push(&c->st.events, atomic_load_explicit(&c->st.env_steps, RLX),
+                 c->eval_episode ? CTRL_EV_EVAL_EPISODE : CTRL_EV_EPISODE, (int32_t)c->ep_len,
+                 c->ep_return);
     c->in_episode = 0;
     c->have_prev = 0;
 }
@@ -379,6 +392,11 @@ static void on_obs(Ctrl* c, const ServedPolicy* sp, const LinkPeer* from, const 
         c->in_episode = 1;
         c->ep_return = 0;
         c->ep_len = 0;
+        // every eval_every-th episode after the random phase: deterministic (exploring
+        // daemons only; its transitions are still learned from)
+        c->episodes_started++;
+        c->eval_episode = c->cfg.eval_every > 0 && atomic_load_explicit(&c->explore, RLX) &&
+                          c->random_left == 0 && c->episodes_started % c->cfg.eval_every == 0;
         if (o->first) c->have_prev = 0;
     }
     if (!o->first) {
@@ -396,7 +414,10 @@ static void on_obs(Ctrl* c, const ServedPolicy* sp, const LinkPeer* from, const 
             memcpy(p, c->obs, sizeof(float) * c->S);
             p += c->S;
             *p = o->terminated ? 1.0f : 0.0f;
-            if (push_transition(c) == -EAGAIN) c->held = 1;
+            if (push_transition(c) == -EAGAIN) {
+                c->held = 1;
+                c->held_since_ns = rt_now_ns();
+            }
         }
     }
     int terminal = o->terminated || o->truncated;
@@ -603,6 +624,18 @@ int ctrl_step(Ctrl* c, int64_t now_ns) {
 
 //==== the thread ====================================================================
 
+// Lock-step, the transition held for over a second (a model fit): tell the plant,
+// once a second, that its action is coming, so it neither times out nor guesses.
+static void notice_busy(Ctrl* c, int64_t now) {
+    if (now - c->held_since_ns < 1000000000LL || now - c->busy_notice_ns < 1000000000LL) return;
+    c->busy_notice_ns = now;
+    char text[96];
+    snprintf(text, sizeof text, "lock-step: the learner is busy for %.0f s; the action follows",
+             1e-9 * (double)(now - c->held_since_ns));
+    reply_error(c, &c->held_peer, "learner_busy", text, -1);
+    inc(&c->st.busy_notices);
+}
+
 static void* ctrl_main(void* arg) {
     Ctrl* c = arg;
     if (c->cfg.cpu >= 0) {
@@ -649,6 +682,7 @@ static void* ctrl_main(void* arg) {
             atomic_store_explicit(&c->st.heartbeat_ns, now, RLX);
             if (c->held) {
                 if (ctrl_flush(c)) {
+                    notice_busy(c, now);
                     (void)rt_sleep_until(now + 100000);   // 100 us: the learner catches up
                     continue;
                 }
@@ -722,6 +756,20 @@ int ctrl_healthy(Ctrl* c, int64_t now_ns) {
     return ok;
 }
 
+void ctrl_set_episode_log(Ctrl* c, void* f) { c->episode_log = f; }
+
+static void log_episode(Ctrl* c, const RtEvent* e) {
+    FILE* f = c->episode_log;
+    if (!f) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(f, "%.3f,%llu,%.6g,%d,%llu,%d\n", (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec,
+            (unsigned long long)e->tick, e->value, e->arg,
+            (unsigned long long)atomic_load(&c->st.policy_version),
+            e->code == CTRL_EV_EVAL_EPISODE);
+    fflush(f);
+}
+
 void ctrl_drain_events(Ctrl* c) {
     RtEvent e;
     while (rt_ring_pop(&c->st.events, &e)) {
@@ -741,7 +789,10 @@ void ctrl_drain_events(Ctrl* c) {
                       e.value);
             break;
         case CTRL_EV_EPISODE:
-            maacd_log(LOG_LV_DEBUG, "episode done: return %.2f, %d steps", e.value, e.arg);
+        case CTRL_EV_EVAL_EPISODE:
+            maacd_log(LOG_LV_DEBUG, "%s done: return %.2f, %d steps",
+                      e.code == CTRL_EV_EPISODE ? "episode" : "evaluation episode", e.value, e.arg);
+            log_episode(c, &e);
             break;
         case CTRL_EV_HELLO:
             if (e.arg) maacd_log(LOG_LV_WARNING, "plant: hello rejected (wrong plant or sizes)");

@@ -87,7 +87,12 @@ enum {
     CTRL_EV_POLICY_FAIL,    // arg = -errno from policy_act1 / cem_plan
     CTRL_EV_OVERRUN,        // arg = periods skipped
     CTRL_EV_STALE,          // realtime: stale observation, safe action served
+    CTRL_EV_EVAL_EPISODE,   // as CTRL_EV_EPISODE, for a deterministic evaluation episode
 };
+// EPISODE / EVAL_EPISODE events carry the env steps in RtEvent.tick.
+
+// episodes.csv (ctrl_set_episode_log): one row per finished episode.
+#define CTRL_EPISODE_CSV_HEADER "unix_time,env_steps,return,length,policy_version,eval"
 
 // Counters (written by the control thread, read by anyone).
 typedef struct {
@@ -108,6 +113,9 @@ typedef struct {
     _Atomic double last_return;          // return of the last finished episode
     _Atomic double mean_return;          // mean of the last 10 episode returns
     _Atomic double best_return;
+    _Atomic double eval_return;          // return of the last evaluation episode (NaN none)
+    _Atomic uint64_t eval_episodes;      // deterministic evaluation episodes finished
+    _Atomic uint64_t busy_notices;       // lock-step: learner_busy notices sent while held
     _Atomic uint64_t last_episode_len;
     _Atomic uint64_t policy_version;     // version served on the last tick (0 = none)
     _Atomic int64_t heartbeat_ns;        // CLOCK_MONOTONIC of the last loop iteration
@@ -161,7 +169,11 @@ double ctrl_rate_hz(const Ctrl* c);
 // 1 when the loop is alive and missing fewer than the configured misses per second
 // (called once per watchdog period from one thread).
 int ctrl_healthy(Ctrl* c, int64_t now_ns);
-// Log the events in the ring (non-RT thread).
+// Log the events in the ring (non-RT thread); finished episodes also become rows of
+// the episode log when one is set.
 void ctrl_drain_events(Ctrl* c);
+// Episode log (a FILE*, CTRL_EPISODE_CSV_HEADER columns; borrowed; NULL none), written
+// by ctrl_drain_events.
+void ctrl_set_episode_log(Ctrl* c, void* f);
 
 #endif

@@ -11,6 +11,7 @@
 // the loop is healthy, and publishes STATUS= once a second.
 // Thread: main. Allocation: everything at start-up.
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,9 @@
 #include "daemon/maacd.h"
 #include "daemon/notify.h"
 #include "daemon/rt.h"
+#include "daemon/state_dir.h"
 #include "daemon/swap.h"
+#include "daemon/watchdog.h"
 #include "transport/link.h"
 #include "transport/wire.h"
 
@@ -169,7 +172,7 @@ static ServedPolicy* initial_policy(Maacd* d, const PlantInfo* plant, const Lear
     if (d->cfg.policy_file[0]) {
         snprintf(path, sizeof path, "%s", d->cfg.policy_file);
     } else if (d->cfg.checkpoint_dir[0]) {
-        snprintf(path, sizeof path, "%.250s/policy.ckpt", d->cfg.checkpoint_dir);
+        snprintf(path, sizeof path, "%.250s/" LT_POLICY_FILE, d->cfg.checkpoint_dir);
         if (access(path, R_OK) != 0) path[0] = 0;
     }
     if (path[0]) {
@@ -219,6 +222,138 @@ static void status_line(Maacd* d, Ctrl* c, LearnerThread* lt) {
                   s.paused ? " (paused)" : "");
 }
 
+// The state directory: resolved (never "none" by default), created, checked, and
+// cleared of temp files that interrupted saves left. 0 or -1 (logged).
+static int prepare_state_dir(Maacd* d) {
+    MaacErr err;
+    err.msg[0] = 0;
+    char* dir = d->cfg.checkpoint_dir;
+    if (!strcmp(dir, "none")) {
+        maacd_log(LOG_LV_WARNING, "checkpoint_dir = none: nothing is saved; a stop or crash "
+                  "loses what was learned");
+        dir[0] = 0;
+        return 0;
+    }
+    if (state_dir_default(dir, CFG_STR, &err) < 0 || state_dir_prepare(dir, &err) < 0) {
+        maacd_log(LOG_LV_ERR, "%s", err.msg);
+        return -1;
+    }
+    int n = state_dir_clean_temps(dir);
+    maacd_log(LOG_LV_INFO, "state directory %s%s", dir,
+              n ? " (removed temp files of interrupted saves)" : "");
+    return 0;
+}
+
+// Start the learner thread: resume from the saved state when there is one, else a
+// fresh learner (from the loaded policy's weights when one was loaded).
+static LearnerThread* start_learner(Maacd* d, const LearnerConfig* lc, const PlantInfo* plant,
+                                    Ctrl* c, const Policy* served, int loaded) {
+    MaacErr err;
+    err.msg[0] = 0;
+    LearnerThread* lt = lt_create(&d->cfg, lc, plant, d->zctx, &d->slot, c, &err);
+    if (!lt) {
+        maacd_log(LOG_LV_ERR, "learner thread: %s; serving without learning", err.msg);
+        return NULL;
+    }
+    char path[CFG_STR + 64] = "";
+    if (d->cfg.checkpoint_dir[0] && !d->cfg.policy_file[0]) {
+        snprintf(path, sizeof path, "%.250s/" LT_STATE_FILE, d->cfg.checkpoint_dir);
+        if (access(path, R_OK) != 0) path[0] = 0;
+    }
+    lt_set_start(lt, path, loaded ? served : NULL, d->cfg.warmup_updates);
+    ctrl_set_learner_alive(c, 1);   // the pipe is bound: rows queue while it starts
+    if (lt_start(lt) < 0) {
+        maacd_log(LOG_LV_ERR, "learner thread did not start; serving without learning");
+        ctrl_set_learner_alive(c, 0);
+        lt_free(lt);
+        return NULL;
+    }
+    return lt;
+}
+
+static void periodic_checkpoint(Maacd* d, LearnerThread* lt) {
+    if (!d->cfg.checkpoint_dir[0]) return;
+    MaacErr err;
+    err.msg[0] = 0;
+    char path[CFG_STR + 32];
+    int r;
+    if (lt) {
+        r = lt_save(lt, d->cfg.checkpoint_dir, 0, &err);   // the state: in the background
+    } else {
+        snprintf(path, sizeof path, "%.250s/" LT_POLICY_FILE, d->cfg.checkpoint_dir);
+        r = lt_save_served(&d->slot, path, &err);
+    }
+    if (r < 0 && r != -EINPROGRESS) maacd_log(LOG_LV_WARNING, "periodic checkpoint: %s", err.msg);
+}
+
+// The final checkpoint (the learner thread has stopped). 0 or -errno (logged).
+static int final_checkpoint(Maacd* d, LearnerThread* lt) {
+    if (!d->cfg.checkpoint_dir[0]) return 0;
+    MaacErr err;
+    err.msg[0] = 0;
+    char path[CFG_STR + 32];
+    int r;
+    if (lt) {
+        r = lt_save(lt, d->cfg.checkpoint_dir, 60000, &err);
+    } else {
+        snprintf(path, sizeof path, "%.250s/" LT_POLICY_FILE, d->cfg.checkpoint_dir);
+        r = lt_save_served(&d->slot, path, &err);
+    }
+    if (r < 0) {
+        maacd_log(LOG_LV_ERR, "final checkpoint failed: %s", err.msg);
+        return r;
+    }
+    maacd_log(LOG_LV_NOTICE, "final checkpoint written to %s (policy v%llu%s)",
+              d->cfg.checkpoint_dir, (unsigned long long)swap_version(&d->slot),
+              lt ? ", learner state" : "");
+    return 0;
+}
+
+// episodes.csv in the state directory: one row per finished episode (ctrl.h).
+static void open_episode_log(Maacd* d, Ctrl* c) {
+    if (!d->cfg.checkpoint_dir[0]) return;
+    char path[CFG_STR + 32];
+    snprintf(path, sizeof path, "%.250s/episodes.csv", d->cfg.checkpoint_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+    FILE* f = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
+        maacd_log(LOG_LV_WARNING, "episode log %s: %s", path, strerror(errno));
+        return;
+    }
+    if (ftell(f) == 0) fprintf(f, "%s\n", CTRL_EPISODE_CSV_HEADER);
+    fflush(f);
+    d->episodes_csv = f;
+    ctrl_set_episode_log(c, f);
+}
+
+static void progress_line(Ctrl* c, LearnerThread* lt) {
+    CtrlStats* st = ctrl_stats(c);
+    LtStatus s;
+    memset(&s, 0, sizeof s);
+    if (lt) lt_status(lt, &s);
+    uint64_t pushed = atomic_load(&st->transitions);
+    long backlog = (long)(pushed - (s.local_received < pushed ? s.local_received : pushed));
+    char learner[200] = "learner off";
+    if (lt && s.have_stats)
+        snprintf(learner, sizeof learner, "%lld updates (%.2f/step), backlog %ld, data age "
+                 "%.1f s, %s%s%.0f s%s", (long long)s.ls.updates, s.updates_per_step, backlog,
+                 s.newest_trained_age_s, learner_phase_name(s.phase),
+                 s.phase == LEARNER_FIT ? " epoch " : "", s.phase == LEARNER_FIT ?
+                 (double)s.fit_epochs : s.phase_s, s.paused ? ", paused" : "");
+    else if (lt)
+        snprintf(learner, sizeof learner, "learner %s", lt_state_name(s.state));
+    maacd_log(LOG_LV_INFO, "progress: %llu episodes, %llu env steps, return %.1f (mean10 "
+              "%.1f, eval %.1f), policy v%llu, %s, %llu misses, %llu safe, %llu dropped",
+              (unsigned long long)atomic_load(&st->episodes),
+              (unsigned long long)atomic_load(&st->env_steps), atomic_load(&st->last_return),
+              atomic_load(&st->mean_return), atomic_load(&st->eval_return),
+              (unsigned long long)atomic_load(&st->policy_version), learner,
+              (unsigned long long)atomic_load(&st->misses),
+              (unsigned long long)atomic_load(&st->safe_actions),
+              (unsigned long long)atomic_load(&st->transitions_dropped));
+}
+
 int main(int argc, char** argv) {
     blas_arch_auto(argv);   // may re-execute with OPENBLAS_CORETYPE set (blas_arch.h)
     static Maacd daemon;   // large (the slot); static keeps it off the stack
@@ -251,6 +386,7 @@ int main(int argc, char** argv) {
     CtlServer* ctl = NULL;
     Ctrl* c = NULL;
     LearnerThread* lt = NULL;
+    Watchdog* wd = NULL;
     lock_memory(d);
     if (d->cfg.priority > 0 && d->cfg.plant_mode == PLANT_MODE_REALTIME) {
         // keep CPUs out of deep idle states while we run (cyclictest does the same)
@@ -258,9 +394,7 @@ int main(int argc, char** argv) {
         if (fd < 0)
             maacd_log(LOG_LV_INFO, "/dev/cpu_dma_latency not held (%s), ignoring", strerror(-fd));
     }
-    if (d->cfg.checkpoint_dir[0] && mkdir(d->cfg.checkpoint_dir, 0755) < 0 && errno != EEXIST)
-        maacd_log(LOG_LV_WARNING, "checkpoint dir %s: %s", d->cfg.checkpoint_dir,
-                  strerror(errno));
+    if (prepare_state_dir(d) < 0) return 1;
     d->zctx = zmq_ctx_new();
     if (!d->zctx || swap_init(&d->slot, served_free, served_stamp) < 0) {
         maacd_log(LOG_LV_ERR, "cannot create the ZeroMQ context");
@@ -326,97 +460,53 @@ int main(int argc, char** argv) {
     }
     plant_sock = NULL;   // owned by c
     ctrl_set_explore(c, d->cfg.learn && d->cfg.explore, loaded ? 0 : lc.init_random_steps);
-    if (d->cfg.learn) {
-        lt = lt_create(&d->cfg, &lc, &plant, d->zctx, &d->slot, c, &err);
-        if (!lt) maacd_log(LOG_LV_ERR, "learner thread: %s; serving without learning", err.msg);
-        else if (lt_start(lt) < 0) {
-            maacd_log(LOG_LV_ERR, "learner thread did not start; serving without learning");
-            lt_free(lt);
-            lt = NULL;
-        }
-    }
-    atomic_store(&d->lt, lt);
-    // let learner_create finish its big allocations (faulted in and locked under
-    // mlockall) before the loop runs: they hold the mm lock the loop could need
-    for (int i = 0; lt && i < 600; i++) {
-        LtStatus s;
-        lt_status(lt, &s);
-        if (s.state != LT_STARTING) break;
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    // the loop first: actions (the safe one until a policy answers) from the first
+    // tick after the welcome, while the learner allocates or loads its state
     if (ctrl_start(c) < 0) {
         maacd_log(LOG_LV_ERR, "cannot start the control thread");
         goto out;
     }
     atomic_store(&d->ctrl, c);
+    wd = watchdog_start(c);
+    if (!wd) maacd_log(LOG_LV_WARNING, "watchdog thread did not start");
+    if (d->cfg.learn) lt = start_learner(d, &lc, &plant, c, sp->pi, loaded);
+    atomic_store(&d->lt, lt);
+    open_episode_log(d, c);
     rc = 0;
 
     // ---- supervise ----
-    uint64_t wd_usec = notify_watchdog_usec();
-    int64_t wd_every = wd_usec ? (int64_t)wd_usec * 1000 / 2 : 1000000000LL;
-    int64_t last_wd = 0, last_status = 0, last_ckpt = rt_now_ns(), last_progress = rt_now_ns();
+    int64_t last_status = 0, last_ckpt = rt_now_ns(), last_progress = rt_now_ns();
     while (!atomic_load(&d->stop)) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
         ctrl_drain_events(c);
         int64_t now = rt_now_ns();
-        if (now - last_wd >= wd_every) {
-            if (ctrl_healthy(c, now)) notify_watchdog();
-            else maacd_log(LOG_LV_WARNING, "control loop unhealthy: watchdog not fed");
-            last_wd = now;
-        }
         if (now - last_status >= 1000000000LL) {
             status_line(d, c, lt);
             last_status = now;
         }
         if (now - last_progress >= 10000000000LL) {   // a progress line every 10 s
-            CtrlStats* st = ctrl_stats(c);
-            LtStatus s;
-            memset(&s, 0, sizeof s);
-            if (lt) lt_status(lt, &s);
-            maacd_log(LOG_LV_INFO, "progress: %llu episodes, %llu env steps, return %.1f "
-                      "(mean10 %.1f), policy v%llu, %lld updates, %llu misses, %llu safe actions",
-                      (unsigned long long)atomic_load(&st->episodes),
-                      (unsigned long long)atomic_load(&st->env_steps), atomic_load(&st->last_return),
-                      atomic_load(&st->mean_return),
-                      (unsigned long long)atomic_load(&st->policy_version),
-                      s.have_stats ? (long long)s.ls.updates : 0LL,
-                      (unsigned long long)atomic_load(&st->misses),
-                      (unsigned long long)atomic_load(&st->safe_actions));
+            progress_line(c, lt);
             last_progress = now;
         }
-        if (d->cfg.checkpoint_every_s > 0 && d->cfg.checkpoint_dir[0] &&
+        if (d->cfg.checkpoint_every_s > 0 &&
             (double)(now - last_ckpt) * 1e-9 >= d->cfg.checkpoint_every_s) {
-            MaacErr e2;
-            e2.msg[0] = 0;
-            if (lt && lt_save(lt, d->cfg.checkpoint_dir, 60000, &e2) < 0)
-                maacd_log(LOG_LV_WARNING, "periodic checkpoint: %s", e2.msg);
+            periodic_checkpoint(d, lt);
             last_ckpt = now;
         }
     }
     maacd_log(LOG_LV_NOTICE, "stopping");
     notify_stopping();
 out:
-    if (d->cfg.checkpoint_dir[0] && atomic_load(&d->ctrl)) {
-        MaacErr e2;
-        e2.msg[0] = 0;
-        int r;
-        char path[CFG_STR + 32];
-        if (lt) {
-            r = lt_save(lt, d->cfg.checkpoint_dir, 120000, &e2);
-        } else {
-            snprintf(path, sizeof path, "%.250s/policy.ckpt", d->cfg.checkpoint_dir);
-            r = lt_save_served(&d->slot, path, &e2);
-        }
-        if (r < 0) maacd_log(LOG_LV_ERR, "final checkpoint failed: %s", e2.msg);
-        else maacd_log(LOG_LV_NOTICE, "final checkpoint written to %s (policy v%llu)",
-                       d->cfg.checkpoint_dir, (unsigned long long)swap_version(&d->slot));
-    }
-    ctl_server_stop(ctl);
-    if (c) ctrl_stop(c);
+    // the learner first: its train step is abandoned at the next safe point (bounded),
+    // then the final checkpoint is written here while the loop still serves
     if (lt) lt_stop(lt);
+    if (atomic_load(&d->ctrl) && final_checkpoint(d, lt) < 0) rc = 1;
+    ctl_server_stop(ctl);
+    watchdog_stop(wd);
+    if (c) ctrl_stop(c);
     if (c) ctrl_drain_events(c);
+    if (d->episodes_csv) fclose(d->episodes_csv);
     atomic_store(&d->ctrl, NULL);
     atomic_store(&d->lt, NULL);
     lt_free(lt);

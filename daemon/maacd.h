@@ -27,6 +27,7 @@ typedef struct {
     _Atomic uint64_t ctl_requests, ctl_errors;   // control-socket requests, bad ones
     char plant_name[64];         // plant served ("" while waiting)
     _Atomic int mem_locked;      // 1 when mlockall succeeded
+    void* episodes_csv;          // FILE* of episodes.csv (main only; NULL none)
 } Maacd;
 
 #endif

@@ -12,7 +12,7 @@ dir=$(mktemp -d /tmp/maac-test-client-maacd-XXXXXX)
 plant="ipc://$dir/plant.sock"
 ctl="ipc://$dir/control.sock"
 "$maacd" --plant-endpoint "$plant" --control-endpoint "$ctl" --mode lockstep --no-learn \
-    --no-mlock --seed 1 >"$dir/maacd.log" 2>&1 &
+    --no-mlock --seed 1 --checkpoint-dir "$dir/state" >"$dir/maacd.log" 2>&1 &
 pid=$!
 fail=0
 timeout 60 "$py" "$client" plant --endpoint "$plant" --episodes 2 --max-steps 50 \

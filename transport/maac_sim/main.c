@@ -48,6 +48,7 @@ typedef struct {
 
 typedef struct {
     long episodes, steps, actions, safe_actions, errors, stale_actions, reconnects;
+    long busy_notices;      // lock-step: learner_busy notices from the daemon
     double return_sum, last_return;
     uint64_t last_policy_version;
 } Totals;
@@ -195,6 +196,12 @@ static int recv_msg(Sim* s, int timeout_ms) {
         logf_(s, "bad message from the daemon (%s): %s", wire_err_name(r), err.msg);
         return 0;
     }
+    if (s->msg.type == WIRE_MSG_ERROR && !strcmp(s->msg.u.error.code, "learner_busy")) {
+        // lock-step: the daemon holds our action while its learner catches up
+        if (s->t.busy_notices++ % 30 == 0)
+            logf_(s, "daemon: %s (waiting)", s->msg.u.error.msg);
+        return 1;
+    }
     if (s->msg.type == WIRE_MSG_ERROR) {
         s->t.errors++;
         logf_(s, "daemon error %s: %s", s->msg.u.error.code, s->msg.u.error.msg);
@@ -262,6 +269,11 @@ static int wait_action(Sim* s, uint64_t seq, WireAction* ret) {
         int r = recv_msg(s, left > 200 ? 200 : left);
         if (r < 0) return r;
         if (s->session_lost) return 0;
+        if (r == 1 && s->msg.type == WIRE_MSG_ERROR &&
+            !strcmp(s->msg.u.error.code, "learner_busy")) {
+            deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)s->o->timeout_ms * 1000000;
+            continue;   // alive and busy: the silence timeout starts again
+        }
         if (r == 0 || s->msg.type != WIRE_MSG_ACTION) continue;
         if (s->msg.u.action.seq != seq) {   // a late answer to an earlier observation
             s->t.stale_actions++;
