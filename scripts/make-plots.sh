@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # make-plots.sh -- `make plots`: the figures of docs/results.md from the data kept in
 # the repository (docs/data/): Figure 2 is recomputed (`maac bench fig2`, 5 seeds,
-# about 30 s) into docs/data/fig2.csv; every docs/data/curves-*.csv (label,env_steps,
-# mean,std,n as scripts/plot.py curves writes it) is drawn again. PNGs go to docs/img/.
+# about 30 s) into docs/data/fig2.csv; the learning curves are drawn from the runs'
+# evaluations kept in docs/data/runs/NAME/eval.csv (env_steps, mean and std of the 5
+# evaluation episodes, as in a run's eval.csv). PNGs, and the CSV of what each plots
+# (mean and std over the runs of a label, n), go to docs/img/.
 #
 #   scripts/make-plots.sh [BUILD_DIR]
 set -euo pipefail
@@ -18,8 +20,13 @@ mkdir -p docs/data docs/img
 "$BUILD/cli/maac" bench fig2 --seeds 5 --out docs/data/fig2.csv
 "$PY" scripts/plot.py fig2 docs/data/fig2.csv docs/img/fig2
 rm -f docs/img/fig2.csv   # the summary is in docs/results.md; fig2.csv has every seed
-for f in docs/data/curves-*.csv; do
-  [ -e "$f" ] || continue
-  "$PY" scripts/plot.py table-curves "$f" "docs/img/$(basename "$f" .csv)"
-done
+R=docs/data/runs
+"$PY" scripts/plot.py curves docs/img/half_cheetah \
+  "defaults today (target entropy -3)=$R/hc0_te3" \
+  "weight-averaged, target -6=$R/hc0_avg,$R/hc1_avg,$R/hc2_avg" \
+  "soft path, online policy=$R/hc0_soft,$R/hc1_s10,$R/hc2_s10" \
+  "released objective=$R/hc_speed,$R/hc1"
+"$PY" scripts/plot.py curves docs/img/hopper "defaults=$R/hopper0"
+"$PY" scripts/plot.py curves docs/img/half_cheetah-h0 "MAAC (H = 4), seed 1=$R/hc1" \
+  "H = 0, seed 1=$R/hc1_h0"
 echo "wrote docs/data/fig2.csv and docs/img/*.png"

@@ -42,7 +42,7 @@ def read_eval(run_dir):
 def cmd_curves(out, specs):
     groups = []
     for spec in specs:
-        label, _, dirs = spec.partition("=")
+        label, _, dirs = spec.rpartition("=")
         runs = [read_eval(d) for d in dirs.split(",") if d and os.path.exists(os.path.join(d, "eval.csv"))]
         if runs:
             groups.append((label, runs))
