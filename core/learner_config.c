@@ -6,10 +6,10 @@
 // critic with H = 2, auto-tuned entropy with target -act_dim, 8 models of 4 x 200
 // swish (all elite), 2 x 256 policy and Qs, 8 updates per env step, real ratio
 // 0.05, batch 256, gamma 0.99, tau 5e-3, model fit every 250 steps, 100k rollout
-// start states, 5000 random steps, MBPO's rollout-length schedules. Two departures,
-// both measured better on half_cheetah: the entropy at every imagined action
-// (soft_path), and a Polyak average of the policy weights as the deployed policy
-// (policy_avg_tau = 5e-4).
+// start states, 5000 random steps, MBPO's rollout-length schedules. Three departures
+// on half_cheetah: the entropy at every imagined action (soft_path), a Polyak average
+// of the policy weights as the deployed policy (policy_avg_tau = 5e-4) and MBPO's
+// target entropy -3 (why: docs/training.md "Why these defaults").
 // Small plants (inverted_pendulum, inverted_double_pendulum, double_integrator,
 // reacher, swimmer) get smaller, faster settings (docs/training.md says which and why).
 // Every field can be set by name (learner_config_set), which is what the CLI flags,
@@ -37,10 +37,8 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->n_paths = 1;
     cfg->terminal_actions = 5;
     cfg->real_only = 0;
-    // The plant's known reward where it is exact; where it is an approximation (the
-    // forward-velocity plants: gym's reward needs the x position the observation
-    // omits, docs/plants.md) the ensemble's learned reward head, MBPO-style. On
-    // half_cheetah the learned head also learned faster (docs/results.md).
+    // The plant's known reward where it is exact, else the learned reward head
+    // (why: docs/training.md "Why these defaults").
     const SimRewardFn* rf = plant ? sim_reward_fn(plant) : NULL;
     cfg->known_reward = rf ? rf->exact : 1;
     cfg->steve = 1;
@@ -94,24 +92,14 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->threads = 2;
     if (!plant)
         return;
-    // Per-plant choices of the released MAAC script (docs/maac-vs-released-code.md).
+    // Per-plant choices of the released MAAC script (docs/maac-vs-released-code.md);
+    // the departures from it and why: docs/training.md "Why these defaults".
     if (streq(plant, "half_cheetah")) {
         cfg->policy_act = NN_ACT_RELU;
         cfg->q_act = NN_ACT_RELU;
-        // Not the released code's: entropy at every imagined action (the path's soft
-        // value). On seed 0 it scored well above the released objective from 29k to
-        // 50k steps (docs/results.md "half_cheetah, seed 0, with the soft path").
-        cfg->soft_path = 1;
-        // Not the released code's either: evaluate, save and publish the Polyak
-        // average of the policy weights (e-folding time 2000 updates, 250 env steps).
-        // Ahead of the online policy late in training on seeds 0 and 2, fewer
-        // tumbling episodes (docs/results.md "with the weight-averaged policy"); it
-        // never feeds back into training.
-        cfg->policy_avg_tau = 5e-4f;
-        // MBPO's half_cheetah target entropy (docs/maac-vs-released-code.md, "MBPO"), not the released
-        // MAAC code's -act_dim (-6): 10543 at 50k steps on seed 0 against 9943 with -6
-        // (docs/results.md "target entropy -3 instead of -6").
-        cfg->target_entropy = -3.0f;
+        cfg->soft_path = 1;            // entropy at every imagined action (not released)
+        cfg->policy_avg_tau = 5e-4f;   // deploy a Polyak average of the policy weights
+        cfg->target_entropy = -3.0f;   // MBPO's half_cheetah value, not -act_dim
     } else if (streq(plant, "hopper")) {
         cfg->q_act = NN_ACT_TANH;
         cfg->rollout_schedule[3] = 15;
@@ -124,9 +112,7 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     } else if (streq(plant, "inverted_pendulum") || streq(plant, "double_integrator") ||
                streq(plant, "inverted_double_pendulum") || streq(plant, "reacher") ||
                streq(plant, "swimmer")) {
-        // Small plants: a few small models and networks, a short random phase and
-        // frequent model fits so the learning test solves inverted_pendulum in a few
-        // thousand steps on two cores (docs/training.md).
+        // Small plants: small, fast settings (why: docs/training.md "Why these defaults").
         cfg->horizon = 2;
         cfg->steve = 0;
         cfg->terminal_actions = 1;
