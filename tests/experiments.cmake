@@ -13,3 +13,10 @@ if(MAAC_PLOT_PYTHON AND MAAC_HAVE_MPL EQUAL 0)
 else()
   message(STATUS "plot_smoke not registered: no /usr/bin/python3 with matplotlib (make plots-deps)")
 endif()
+if(MAAC_PLOT_PYTHON AND MAAC_HAVE_MPL EQUAL 0)
+  # Every scripts/exp-*.sh end to end on inverted_pendulum for a few hundred steps.
+  add_test(NAME exp_scripts_smoke COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/exp_scripts_smoke.sh
+           ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR} ${MAAC_PLOT_PYTHON})
+  set_tests_properties(exp_scripts_smoke PROPERTIES TIMEOUT 300 LABELS slow
+                       ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
+endif()
