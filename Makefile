@@ -24,7 +24,9 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# make run builds only the programs it runs (tests and benchmarks: make check / bench)
+run: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target maacd maacctl maac-sim
 	@bash scripts/run-default.sh $(BUILD)
 
 check-fast: build

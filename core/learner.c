@@ -306,13 +306,13 @@ static int fit_and_rollout(Learner* l, int fit) {
             return r;   // -ECANCELED: last_fit_step unchanged, so the fit is redone
         l->st.model_fits++;
         l->st.model_holdout_mse = es.holdout_mse;
-        l->last_fit_step = l->st.env_steps;
+        l->last_fit_step = l->train_steps;
     }
-    l->last_refresh_step = l->st.env_steps;
+    l->last_refresh_step = l->train_steps;
     l->st.model_refreshes++;
     if (c->real_only || c->rollout_batch <= 0)
         return 0;   // D_model unused
-    int k = rollout_length(c->rollout_schedule, l->st.env_steps / 1000);
+    int k = rollout_length(c->rollout_schedule, l->train_steps / 1000);
     l->st.rollout_len = k;
     if (k <= 0)
         return 0;
@@ -431,7 +431,9 @@ static int train_updates(Learner* l);
 
 int learner_train_step(Learner* l) {
     const LearnerConfig* c = &l->cfg;
-    long n = l->st.env_steps;
+    long n = ++l->train_steps;
+    if (n > l->st.env_steps)
+        n = l->train_steps = l->st.env_steps;   // more calls than env steps: no new data
     if (n < c->init_random_steps || n < 1)
         return 0;
     int r;

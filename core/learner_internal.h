@@ -59,8 +59,13 @@ struct Learner {
     float* act_scratch;          // policy_act1 scratch
     float* act_eps;              // (A)
     uint64_t version;            // snapshots published
-    long last_fit_step;          // env_steps at the last model fit (-1 none)
-    long last_refresh_step;      // env_steps at the last D_model refresh (-1 none)
+    long last_fit_step;          // train_steps at the last model fit (-1 none)
+    long last_refresh_step;      // train_steps at the last D_model refresh (-1 none)
+    long train_steps;            // learner_train_step calls: the schedule's clock (equal
+                                 // to env_steps when every step is trained, as in `maac
+                                 // train` and lock-step; behind it when maacd's realtime
+                                 // learner cannot keep up, so fits and refreshes keep
+                                 // their ratio to updates)
     LearnerStats st;             // counters and timings
     MaacPoll poll;               // safe-point hook between updates (poll.h); not saved
     LearnerPhase phase;          // what learner_train_step is doing (progress reports)

@@ -157,6 +157,7 @@ static int state_out(const Learner* l, const LearnerStateExtra* extra, int flags
         {"last_fit_step", (double)l->last_fit_step},
         {"last_refresh_step", no_model ? -1.0 : (double)l->last_refresh_step},
         {"env_steps", (double)st->env_steps}, {"updates", (double)st->updates},
+        {"train_steps", (double)l->train_steps},
         {"model_fits", st->model_fits}, {"model_refreshes", st->model_refreshes},
         {"rollout_len", st->rollout_len}, {"q_loss", st->q_loss}, {"pi_loss", st->pi_loss},
         {"model_holdout_mse", st->model_holdout_mse}, {"t_model", st->t_model},
@@ -417,6 +418,9 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
         (r = get_long(ck, "env_steps", 0, lim, &st->env_steps, reterr)) != 0 ||
         (r = get_long(ck, "updates", 0, lim, &st->updates, reterr)) != 0)
         return r;
+    double tsn = 0;   // absent in states saved before train_steps existed: every step trained
+    l->train_steps = ckpt_get_num(ck, "train_steps", &tsn) == 0 && tsn >= 0 && tsn <= (double)lim
+                         ? (long)tsn : st->env_steps;
     const char* ints[3] = {"model_fits", "model_refreshes", "rollout_len"};
     int* idst[3] = {&st->model_fits, &st->model_refreshes, &st->rollout_len};
     for (int i = 0; i < 3; i++) {

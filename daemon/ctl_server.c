@@ -134,6 +134,7 @@ static void add_status(Maacd* d, Kv* k, int full) {
         kv_double(k, "last_return", LD(st->last_return));
         kv_double(k, "mean_return", LD(st->mean_return));
         kv_double(k, "best_return", LD(st->episodes) ? LD(st->best_return) : 0.0);
+        kv_double(k, "eval_return", LD(st->eval_return));
         kv_uint(k, "safe_actions", LD(st->safe_actions));
         kv_uint(k, "errors", total_errors(st));
         if (!full) {
@@ -155,6 +156,7 @@ static void add_status(Maacd* d, Kv* k, int full) {
         kv_str(k, "learner", lt_state_name(s.state));
         kv_bool(k, "paused", s.paused);
         kv_uint(k, "updates", s.have_stats ? (uint64_t)s.ls.updates : 0);
+        kv_double(k, "updates_per_step", s.updates_per_step);
         kv_uint(k, "published", s.published);
     } else {
         kv_str(k, "learner", d->cfg.learn ? (c ? "failed" : "not_started") : "disabled");
@@ -237,6 +239,7 @@ static void add_stats(Maacd* d, Kv* k) {
             kv_int(k, "lt_env_steps", s.ls.env_steps);
             kv_int(k, "lt_updates", s.ls.updates);
             kv_int(k, "lt_model_fits", s.ls.model_fits);
+            kv_int(k, "lt_model_refreshes", s.ls.model_refreshes);
             kv_int(k, "lt_rollout_len", s.ls.rollout_len);
             kv_double(k, "lt_alpha", s.ls.alpha);
             kv_double(k, "lt_q_loss", s.ls.q_loss);

@@ -253,9 +253,12 @@ bad:
     maacd_log(LOG_LV_WARNING, "learner: policy not published: %s", err.msg);
 }
 
-// After a train step: publish every publish_every steps, when the policy changed.
+// After a train step: publish every publish_every steps (in realtime also when the
+// last publication is 10 s old), when the policy changed.
 static void maybe_publish(LearnerThread* t) {
-    if (++t->since_publish < t->cfg.publish_every) return;
+    int due = ++t->since_publish >= t->cfg.publish_every ||
+              (!t->lockstep && rt_now_ns() - t->published_ns > 10000000000LL);
+    if (!due) return;
     LearnerStats ls;
     learner_stats(t->l, &ls);
     if (ls.updates == t->updates_at_publish || learner_actor_held(t->l)) return;
@@ -656,6 +659,7 @@ static int step(LearnerThread* t) {
 static void* lt_main(void* arg) {
     LearnerThread* t = arg;
     if (t->st.state == LT_STARTING) start_learner(t);
+    refresh_status(t);
     zmq_pollitem_t items[2] = {{t->pull, 0, ZMQ_POLLIN, 0}, {t->fleet_pull, 0, ZMQ_POLLIN, 0}};
     int n_items = t->fleet_pull ? 2 : 1;
     while (!atomic_load(&t->stop)) {

@@ -36,7 +36,7 @@ static void usage(void) {
             "  pause | resume      learning\n"
             "  mode policy|mpc     how actions are computed\n"
             "  stop                shut the daemon down\n"
-            "-t: reply timeout in ms (5000; save 65000: it waits for the learner's step)\n"
+            "-t: reply timeout in ms (5000)\n"
             "default endpoint: $MAACD_CONTROL, else [daemon] control_endpoint of\n"
             "/etc/maacd/maacd.conf, else %s\n",
             LINK_DEFAULT_CTL_ENDPOINT);
@@ -82,9 +82,9 @@ int main(int argc, char** argv) {
     }
     const char* cmd = argv[i];
     const char* arg = i + 1 < argc ? argv[i + 1] : "";
-    // save waits for the learner thread to finish its current step (a model fit can
-    // take tens of seconds; the daemon waits up to 60 s), the rest answer at once.
-    if (timeout < 0) timeout = !strcmp(cmd, "save") ? 65000 : 5000;
+    // every command answers at once (save within ~2 s: the learner state is encoded at
+    // the learner's next safe point and written in the background)
+    if (timeout < 0) timeout = 5000;
     static const char* known[] = {"status", "stats", "swap", "save", "pause", "resume", "mode",
                                   "stop", NULL};
     int ok_cmd = 0;

@@ -337,10 +337,10 @@ static void progress_line(Ctrl* c, LearnerThread* lt) {
     char learner[200] = "learner off";
     if (lt && s.have_stats)
         snprintf(learner, sizeof learner, "%lld updates (%.2f/step), backlog %ld, data age "
-                 "%.1f s, %s%s%.0f s%s", (long long)s.ls.updates, s.updates_per_step, backlog,
-                 s.newest_trained_age_s, learner_phase_name(s.phase),
-                 s.phase == LEARNER_FIT ? " epoch " : "", s.phase == LEARNER_FIT ?
-                 (double)s.fit_epochs : s.phase_s, s.paused ? ", paused" : "");
+                 "%.1f s, %s %.0f s%s%s", (long long)s.ls.updates, s.updates_per_step, backlog,
+                 s.newest_trained_age_s, learner_phase_name(s.phase), s.phase_s,
+                 s.phase == LEARNER_FIT ? " (epochs done: see stats)" : "",
+                 s.paused ? ", paused" : "");
     else if (lt)
         snprintf(learner, sizeof learner, "learner %s", lt_state_name(s.state));
     maacd_log(LOG_LV_INFO, "progress: %llu episodes, %llu env steps, return %.1f (mean10 "

@@ -55,7 +55,8 @@ cleanup() {
   grep -E "final checkpoint|error" "$RUN_DIR/maacd.log" | tail -3 || true
   echo "logs: $RUN_DIR/maacd.log $RUN_DIR/maac-sim.log"
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 0' INT TERM   # Ctrl-C is how a run ends: exit 0
+trap cleanup EXIT
 
 echo "maacd + maac-sim: plant $PLANT, lock-step, sockets in $RUN_DIR, checkpoints in $CKPT_DIR"
 echo "Ctrl-C to stop (maacctl -e $CTL_EP status|stats|save|pause|resume while it runs)"
@@ -73,10 +74,11 @@ while :; do
     { v[$1] = $2 }
     END {
       if (v["state"] != "running") { printf("%4ds  waiting for the plant\n", t); exit }
-      printf("%4ds  episodes %-5s return %8.1f  mean10 %8.1f  best %8.1f | policy v%-4s learner %s%s, %s updates | ticks %s, safe %s, errors %s, tick p99 %s us\n",
-             t, v["episodes"], v["last_return"], v["mean_return"], v["best_return"],
+      printf("%4ds  episodes %-5s return %8.1f  mean10 %8.1f  eval %8.1f | policy v%-4s learner %s%s, %s updates | ticks %s, safe %s, errors %s\n",
+             t, v["episodes"], v["last_return"], v["mean_return"],
+             (v["eval_return"] == "" || v["eval_return"] == "nil" ? "nan" : v["eval_return"]),
              v["policy_version"], v["learner"], (v["paused"] == "true" ? " (paused)" : ""),
-             v["updates"], v["ticks"], v["safe_actions"], v["errors"], v["tick_p99_us"])
+             v["updates"], v["ticks"], v["safe_actions"], v["errors"])
     }'
   if [ "$RUN_SECONDS" != 0 ] && [ "$now" -ge "$RUN_SECONDS" ]; then
     break

@@ -16,3 +16,9 @@ set_tests_properties(daemon_e2e PROPERTIES TIMEOUT 600 LABELS "e2e")
 add_test(NAME daemon_learn COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_e2e.py learn
          ${CMAKE_BINARY_DIR})
 set_tests_properties(daemon_learn PROPERTIES TIMEOUT 1800 LABELS "slow;e2e")
+# The asynchronous learner: ingestion, bounded stop, kill -9 resume, watchdog, parity.
+foreach(mode ingest stop kill9 watchdog parity)
+  add_test(NAME daemon_async_${mode} COMMAND /usr/bin/python3
+           ${CMAKE_CURRENT_SOURCE_DIR}/test_daemon_async.py ${mode} ${CMAKE_BINARY_DIR})
+  set_tests_properties(daemon_async_${mode} PROPERTIES TIMEOUT 600 LABELS "e2e")
+endforeach()
