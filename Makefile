@@ -1,7 +1,9 @@
 # Makefile -- the two entry points a newcomer needs, over CMake.
 #   make run     install missing Debian packages, build, run maacd + maac-sim on the embedded default
 #   make check   install missing Debian packages, build, run every test (normal and ASan+UBSan builds)
-# Other targets: build, check-fast (normal build only), check-asan, bench, deb, fuzz, clean.
+# Other targets: build, check-fast (normal build only), check-asan, bench, deb, fuzz, clean,
+#   plots-deps (python3-matplotlib, for plotting only), plots (the figures of
+#   docs/results.md from the data in docs/data/: scripts/make-plots.sh).
 #   make fuzz    build the libFuzzer targets (tests/fuzz) with clang and run each for
 #                FUZZ_SECONDS (default 120); crashes land in build-fuzz/crash-*
 
@@ -11,7 +13,7 @@ JOBS       ?= $(shell nproc)
 # ccache, when installed, shares compiled objects between build trees (not required)
 LAUNCHER   := $(if $(shell command -v ccache),-DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps bench-deps build run check check-fast check-asan bench deb fuzz clean
+.PHONY: all deps bench-deps build run check check-fast check-asan bench deb fuzz clean plots-deps plots
 
 all: build
 
@@ -49,6 +51,12 @@ check: check-fast check-asan
 bench: build bench-deps
 	@bash scripts/bench-all.sh $(BUILD)
 
+plots-deps:
+	@bash packaging/install-deps.sh --plots
+
+plots: plots-deps build
+	@bash scripts/make-plots.sh $(BUILD)
+
 deb: deps
 	cmake -S . -B build-deb -DCMAKE_BUILD_TYPE=Release -DMAAC_NATIVE=OFF -DMAAC_BUILD_TESTS=OFF
 	cmake --build build-deb -j $(JOBS)
@@ -59,7 +67,7 @@ FUZZ_SECONDS ?= 120
 FUZZ_TARGETS := wire ckpt config
 
 fuzz:
-	@bash packaging/install-deps.sh fuzz
+	@bash packaging/install-deps.sh --fuzz
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMAAC_SANITIZE=ON -DMAAC_FUZZ=ON \
 		-DMAAC_NATIVE=OFF $(LAUNCHER)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))

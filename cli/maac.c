@@ -8,13 +8,16 @@
 //   maac eval  --policy FILE [--plant P] [--episodes N] [--seed S]
 //              [--mpc --learner FILE] [--quiet]   per-episode lines, then the summary
 //   maac config --plant P          print the resolved default settings (INI)
+//   maac bench fig2 [--seeds N]    Figure 2 as CSV (fig2.h)
 //
 // Settings: every LearnerConfig field by name (learner_config_set), as a flag
 // (`--real-ratio 0.1`, `--horizon 0`, `--cem.population 200`) or as `key = value`
 // in an INI file (section [learner], or [cem] for CEM keys). Flags override the
-// file; the file overrides the plant's defaults. Ablation shortcuts: --sac (H = 0),
-// --no-steve, --single-sample (K = 1), --real-only, --no-entropy, --mpc,
-// --learned-reward. SIGINT/SIGTERM stop training after the current step; the policy,
+// file; the file overrides the preset (--algo maac|sac|mbpo|steve, learner_preset.h),
+// which overrides the plant's defaults. Ablation shortcuts: --sac (H = 0, the
+// ablation; the SAC baseline is --algo sac), --no-steve, --single-sample (K = 1 path,
+// 1 terminal action), --real-only, --no-entropy, --mpc, --learned-reward; the paper's
+// multi-path estimator is --n-paths K. SIGINT/SIGTERM stop training after the current step; the policy,
 // learner and state checkpoints are then written as usual. --resume DIR continues
 // from DIR/state.ckpt (written at every evaluation and at the end or interruption)
 // with the saved settings: any setting flag is refused there, except --threads, which
@@ -28,8 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/fig2.h"
 #include "cli/trainer.h"
 #include "core/blas_arch.h"
+#include "core/learner_preset.h"
 #include "sim/plant_builtin.h"
 #include "sim/plant_plugin.h"
 
@@ -45,7 +50,9 @@ static void usage(FILE* f) {
             "usage:\n"
             "  maac train --plant P [--steps N] [--seed S] [--out DIR] [--config FILE]\n"
             "             [--eval-every N] [--eval-episodes N] [--quiet] [--<setting> VALUE]...\n"
-            "             ablations: --sac (H=0) --no-steve --single-sample --real-only\n"
+            "             [--algo maac|sac|mbpo|steve]  baselines as presets of the learner\n"
+            "             ablations: --sac (H=0) --no-steve --single-sample (1 path, 1 terminal\n"
+            "                        action) --n-paths K --real-only\n"
             "                        --no-entropy --mpc --learned-reward (--known-reward 1: the\n"
             "                        plant's reward even where it is approximate)\n"
             "  maac train --resume DIR [--steps N] [--out DIR2] [--eval-every N]\n"
@@ -60,10 +67,14 @@ static void usage(FILE* f) {
             "  maac config --plant P [--config FILE] [--<setting> VALUE]...\n"
             "--preset small|locomotion: the settings of small plants or of the MuJoCo\n"
             "locomotion plants (docs/training.md), applied before every other setting\n"
+            "--algo maac|sac|mbpo|steve: the baselines and ablations as presets of the one\n"
+            "learner (docs/training.md), applied after --preset, before every other setting\n"
             "the plant's task (train and eval; INI section [plant]): --reward-plugin FILE.so\n"
             "(include/maacd/reward_plugin.h; its gradients are checked at load),\n"
             "--terminate-obs-min / --terminate-obs-max LIST (episodes end where an observation\n"
             "entry leaves its bounds: \"0.7, -inf, none\"; docs/robots.md)\n"
+            "  maac bench fig2 [--seeds N] [--hmax H] [--out FILE.csv]   the paper's Figure 2:\n"
+            "             gradient L1 error vs H, true and learned dynamics (docs/results.md)\n"
             "settings are the fields printed by `maac config` (e.g. --horizon 4 --lr-q 3e-4\n"
             "--rollout-schedule 20,100,1,15 --cem.population 400).\n");
 }
@@ -137,6 +148,7 @@ static const char* const SHORTCUTS[][3] = {
     {"--single-sample", "n_paths", "1"}, {"--real-only", "real_only", "1"},
     {"--no-entropy", "no_entropy", "1"}, {"--mpc", "mpc_eval", "1"},
     {"--learned-reward", "known_reward", "0"},
+    {"--single-sample", "terminal_actions", "1"},   // one path and one terminal action
 };
 #define N_SHORTCUTS ((int)(sizeof(SHORTCUTS) / sizeof(SHORTCUTS[0])))
 
@@ -177,10 +189,16 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
     }
     learner_config_default(cfg, plant);
     memset(o, 0, sizeof(*o));
-    const char* preset = find_opt(argc, argv, "--preset");   // first: the rest overrides it
+    // defaults < --preset < --algo < INI < flags
+    const char* preset = find_opt(argc, argv, "--preset");
+    const char* algo = find_opt(argc, argv, "--algo");
     MaacErr pe = {""};
     if (preset && learner_config_preset(cfg, preset, &pe) != 0) {
         fprintf(stderr, "maac: --preset: %s\n", pe.msg);
+        return -EINVAL;
+    }
+    if (algo && learner_config_algo_preset(cfg, algo, &pe) != 0) {
+        fprintf(stderr, "maac: %s\n", pe.msg);
         return -EINVAL;
     }
     if (config) {
@@ -200,14 +218,14 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
         int sc = -1;
         for (int k = 0; k < N_SHORTCUTS; k++)
-            if (strcmp(a, SHORTCUTS[k][0]) == 0)
+            if (strcmp(a, SHORTCUTS[k][0]) == 0) {
                 sc = k;
-        if (sc >= 0) {
-            (void)learner_config_set(cfg, SHORTCUTS[sc][1], SHORTCUTS[sc][2], NULL);
-            if (sc == 5)
-                o->mpc = 1;
+                (void)learner_config_set(cfg, SHORTCUTS[k][1], SHORTCUTS[k][2], NULL);
+                if (strcmp(SHORTCUTS[k][1], "mpc_eval") == 0)
+                    o->mpc = 1;
+            }
+        if (sc >= 0)
             continue;
-        }
         if (strcmp(a, "--quiet") == 0) {
             o->quiet = 1;
             continue;
@@ -218,7 +236,7 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
         }
         i++;
         if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0 ||
-            strcmp(a, "--preset") == 0) {
+            strcmp(a, "--preset") == 0 || strcmp(a, "--algo") == 0) {
             if (strcmp(a, "--plant") == 0)
                 snprintf(cfg->plant, sizeof(cfg->plant), "%s", v);
         } else if (strcmp(a, "--steps") == 0) {
@@ -528,6 +546,8 @@ int main(int argc, char** argv) {
         return cmd_eval(argc, argv);
     if (strcmp(argv[1], "config") == 0)
         return cmd_config(argc, argv);
+    if (strcmp(argv[1], "bench") == 0 && argc > 2 && strcmp(argv[2], "fig2") == 0)
+        return fig2_main(argc - 2, argv + 2);
     fprintf(stderr, "maac: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

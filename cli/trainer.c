@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "core/blas_arch.h"
+#include "core/learner_preset.h"
 #include "sim/plant_builtin.h"
 
 static double now_s(void) {
@@ -350,6 +351,8 @@ int trainer_run(const LearnerConfig* cfg, const TrainOpts* opts, TrainResult* re
                 char blas_line[256];
                 blas_arch_describe(blas_line, sizeof blas_line, "# ");
                 fprintf(cf, "%s\n", blas_line);
+                fprintf(cf, "# algo: %s (the preset these settings amount to, --algo)\n",
+                        learner_config_algo(learner_config(l)));
                 fprintf(cf, "[learner]\n");
                 learner_config_print(learner_config(l), cf);
                 fclose(cf);

@@ -2,7 +2,7 @@
 // cem.c -- CEM-MPC: refine the policy's action by the cross-entropy method over
 // action sequences scored with the dynamics ensemble, the reward and the twin Qs.
 //
-// Objective of a sequence a_0..a_{h-1} from s_0 = obs (DESIGN.md, MAAC §5):
+// Objective of a sequence a_0..a_{h-1} from s_0 = obs (docs/architecture.md, docs/cem.md):
 //   J = sum_{t<h} gamma^t alive_t r(s_t, a_t, s_{t+1}) + gamma^h alive_h min_j Q_j(s_h, pi(s_h))
 // with s_{t+1} the mean prediction of a model member, pi(s_h) the policy's
 // deterministic action, and alive_t = 0 once the plant's termination fires. J is

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // cem.h -- CEM-MPC: test-time refinement of the policy's action with the ensemble and Q.
 //
-// Cross-entropy method over action sequences of length horizon (DESIGN.md):
+// Cross-entropy method over action sequences of length horizon (docs/architecture.md, docs/cem.md):
 // the initial mean is the policy's deterministic actions along a mean-model rollout
 // from the current state; each iteration samples population sequences, scores
 //   J = sum_{t<h} gamma^t r(s_t, a_t, s_{t+1}) + gamma^h min_j Q_j(s_h, pi(s_h))

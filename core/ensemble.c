@@ -9,7 +9,7 @@
 //   s'  = s + target_mean[:S] + target_std[:S] * y_n[:S]
 //   r   = target_mean[S] + target_std[S] * y_n[S]             (learn_reward only)
 // eps is a proper standard normal scaled by the standard deviation (not the
-// released MAAC code's exp(logvar) "variance as std" quirk, MAAC_FACTS.md §3).
+// released MAAC code's exp(logvar) "variance as std" quirk, docs/maac-vs-released-code.md).
 // Rows pick their member per row: ens_step_forward counting-sorts the rows by
 // member into preallocated buffers, runs ONE mlp_forward_grouped (one sgemm per
 // member and layer), and unpermutes the outputs. ens_step_backward walks the same

@@ -8,7 +8,7 @@
 // stopping and elite selection (MBPO). Imagination step (reparameterised):
 //   y_n = mu_m(s, a) + exp(logvar_m(s, a) / 2) * eps,  eps ~ N(0, I)
 //   s' = s + target_mean[:S] + target_std[:S] * y_n[:S];  r = target_mean[S] + target_std[S] * y_n[S]
-// with the member m chosen per row by the caller (uniform, DESIGN.md).
+// with the member m chosen per row by the caller (uniform, docs/architecture.md).
 // Thread: learner; a frozen copy may be read by the control thread's CEM with its
 // own EnsStepWork; ens_train may run groups of members on a borrowed Workers team
 // (ens_trainer_set_workers). Allocation: create/trainer/work functions.

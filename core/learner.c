@@ -8,12 +8,12 @@
 //      and refresh D_model with rollout_batch k-step branched rollouts of the current
 //      policy (rollout.c; D_model holds model_retain refreshes per epoch, MBPO's pool).
 //      The locomotion default fits once per 1000 steps and refreshes every 250, as the
-//      released MAAC trainer does (MAAC_FACTS.md §2: fit, then 4 x (rollout chunk +
+//      released MAAC trainer does (docs/maac-vs-released-code.md: fit, then 4 x (rollout chunk +
 //      2000 updates) per 1000-step iteration);
 //   2. updates_per_step times: sample a batch, real_ratio of it from D_env and the
 //      rest from D_model (all from D_env with real_only or while D_model is empty);
 //      from the SAME parameters (as the released code's single sess.run of Q, policy
-//      and alpha; MAAC_FACTS.md §2): the critic gradient (STEVE value expansion, or
+//      and alpha; docs/maac-vs-released-code.md): the critic gradient (STEVE value expansion, or
 //      one-step targets) and the MAAC actor gradient from the batch's start states
 //      (H = 0 is SAC's actor); then the Adam steps of both, the entropy coefficient
 //      update, and the Polyak update of the target Qs with tau; with policy_avg_tau > 0
@@ -28,7 +28,7 @@
 // runs it, so a seed gives the same run for any thread count.
 // The target update runs after EVERY gradient step: that is what SAC does
 // (target_update_interval = 1) and what MAAC's released trainer does in effect
-// (MAAC_FACTS.md §2, its interval counter never advances).
+// (docs/maac-vs-released-code.md, its interval counter never advances).
 // Time spent in each part is accumulated for the Table 1 breakdown (LearnerStats).
 // The Learner struct is in learner_internal.h: learner_state.c saves and restores it.
 // Thread: learner only. Allocation: learner_create, snapshots, D_model reallocation
@@ -48,6 +48,7 @@
 #include "core/replay.h"
 #include "core/rollout.h"
 #include "core/steve.h"
+#include "core/learner_preset.h"
 #include "core/workers.h"
 
 #include <cblas.h>
@@ -123,7 +124,7 @@ Learner* learner_create(const LearnerConfig* cfg_in, const PlantModel* plant, Ma
     int want = c->known_reward < 0 ? plant->exact : c->known_reward;
     l->use_known_reward = want && plant_has_reward(plant);
     c->known_reward = l->use_known_reward;
-    l->needs_model = c->horizon > 0 || c->steve || !c->real_only || c->mpc_eval;
+    l->needs_model = learner_config_needs_model(c);
     rng_seed(&l->rng, c->seed);
     rng_seed(&l->act_rng, c->seed ^ 0x9e3779b97f4a7c15ULL);
     rng_seed(&l->actor_rng, c->seed ^ 0x5851f42d4c957f2dULL);

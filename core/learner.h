@@ -8,7 +8,7 @@
 // retrain the models every model_fit_freq steps, refresh D_model with k-step
 // branched rollouts, and run updates_per_step critic (STEVE) + actor (MAAC) +
 // entropy updates. The policy it trains is its own; learner_snapshot_policy gives an
-// immutable copy to publish. Defaults follow shared/MAAC_FACTS.md (see docs/).
+// immutable copy to publish. Defaults: docs/training.md.
 // Thread: learner only. Allocation: learner_create (everything), snapshots.
 #ifndef MAAC_LEARNER_H
 #define MAAC_LEARNER_H

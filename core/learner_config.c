@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // learner_config.c -- LearnerConfig defaults per plant, setting by name, printing, checks.
 //
-// Defaults follow the released MAAC code (shared/MAAC_FACTS.md §1) for the MuJoCo
+// Defaults follow the released MAAC code (docs/maac-vs-released-code.md, "Released hyperparameters") for the MuJoCo
 // locomotion plants: H = 4 (walker2d 2), K = 1 path, 5 terminal actions, STEVE
 // critic with H = 2, auto-tuned entropy with target -act_dim, 8 models of 4 x 200
 // swish (all elite), 2 x 256 policy and Qs, 8 updates per env step, real ratio
 // 0.05, batch 256, gamma 0.99, tau 5e-3, model fit every 250 steps, 100k rollout
-// start states, 5000 random steps, MBPO's rollout-length schedules. Two departures,
-// both measured better on half_cheetah: the entropy at every imagined action
-// (soft_path), and a Polyak average of the policy weights as the deployed policy
-// (policy_avg_tau = 5e-4).
+// start states, 5000 random steps, MBPO's rollout-length schedules. Three departures
+// on half_cheetah: the entropy at every imagined action (soft_path), a Polyak average
+// of the policy weights as the deployed policy (policy_avg_tau = 5e-4) and MBPO's
+// target entropy -3 (why: docs/training.md "Why these defaults").
 // Small plants (inverted_pendulum, inverted_double_pendulum, double_integrator,
 // reacher, swimmer) get smaller, faster settings (docs/training.md says which and why).
 // Every field can be set by name (learner_config_set), which is what the CLI flags,
@@ -18,6 +18,7 @@
 #include "core/learner.h"
 #include "core/workers.h"
 #include "core/rollout.h"
+#include "core/learner_preset.h"
 
 #include <errno.h>
 #include <math.h>
@@ -29,9 +30,7 @@
 static int streq(const char* a, const char* b) { return strcmp(a, b) == 0; }
 
 static void preset_small(LearnerConfig* cfg) {
-    // Small plants: a few small models and networks, a short random phase and
-    // frequent model fits so the learning test solves inverted_pendulum in a few
-    // thousand steps on two cores (docs/training.md).
+    // Small plants: small, fast settings (why: docs/training.md "Why these defaults").
     cfg->horizon = 2;
     cfg->steve = 0;
     cfg->terminal_actions = 1;
@@ -66,11 +65,9 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->n_paths = 1;
     cfg->terminal_actions = 5;
     cfg->real_only = 0;
-    // The plant's known reward where it is exact; where it is an approximation (the
-    // forward-velocity plants: gym's reward needs the x position the observation
-    // omits, SPEC.md §4) the ensemble's learned reward head, MBPO-style. On
-    // half_cheetah the learned head also learned faster (docs/results.md).
-    // (resolved against the PlantModel at learner_create)
+    // The plant's known reward where it is exact, else the learned reward head
+    // (why: docs/training.md "Why these defaults"); resolved against the PlantModel
+    // at learner_create.
     cfg->known_reward = -1;
     cfg->steve = 1;
     cfg->steve_horizon = 2;
@@ -123,24 +120,14 @@ void learner_config_default(LearnerConfig* cfg, const char* plant) {
     cfg->threads = 2;
     if (!plant)
         return;
-    // Per-plant choices of the released MAAC script (MAAC_FACTS.md §1).
+    // Per-plant choices of the released MAAC script (docs/maac-vs-released-code.md);
+    // the departures from it and why: docs/training.md "Why these defaults".
     if (streq(plant, "half_cheetah")) {
         cfg->policy_act = NN_ACT_RELU;
         cfg->q_act = NN_ACT_RELU;
-        // Not the released code's: entropy at every imagined action (the path's soft
-        // value). On seed 0 it scored well above the released objective from 29k to
-        // 50k steps (docs/results.md "half_cheetah, seed 0, with the soft path").
-        cfg->soft_path = 1;
-        // Not the released code's either: evaluate, save and publish the Polyak
-        // average of the policy weights (e-folding time 2000 updates, 250 env steps).
-        // Ahead of the online policy late in training on seeds 0 and 2, fewer
-        // tumbling episodes (docs/results.md "with the weight-averaged policy"); it
-        // never feeds back into training.
-        cfg->policy_avg_tau = 5e-4f;
-        // MBPO's half_cheetah target entropy (MAAC_FACTS.md §6), not the released
-        // MAAC code's -act_dim (-6): 10543 at 50k steps on seed 0 against 9943 with -6
-        // (docs/results.md "target entropy -3 instead of -6").
-        cfg->target_entropy = -3.0f;
+        cfg->soft_path = 1;            // entropy at every imagined action (not released)
+        cfg->policy_avg_tau = 5e-4f;   // deploy a Polyak average of the policy weights
+        cfg->target_entropy = -3.0f;   // MBPO's half_cheetah value, not -act_dim
     } else if (streq(plant, "hopper")) {
         cfg->q_act = NN_ACT_TANH;
         cfg->rollout_schedule[3] = 15;
@@ -379,6 +366,8 @@ int learner_config_check(const LearnerConfig* c, MaacErr* reterr) {
 // ---- schedule helpers -------------------------------------------------------------
 
 long learner_model_capacity(const LearnerConfig* cfg, int k) {
+    if (!learner_config_needs_model(cfg))
+        return 1;   // SAC: no D_model (one placeholder row, never filled)
     if (cfg->model_capacity > 0)
         return cfg->model_capacity;
     long c = rollout_model_capacity(cfg->model_retain, k, cfg->rollout_batch,

@@ -5,7 +5,7 @@
 // through randomly chosen elite models for k steps, add every imagined transition
 // to D_model and drop rows that terminate. All buffers are allocated once by
 // rollout_work_create for chunks of max_rows rows; rollout_run allocates nothing.
-// Unlike MAAC's released trainer (MAAC_FACTS.md §2, "rollouts are not chained")
+// Unlike MAAC's released trainer (docs/maac-vs-released-code.md, "rollouts are not chained")
 // the rollouts here are chained, as in MBPO and in the paper's description.
 // Thread: learner. Allocation: rollout_work_create.
 #include "core/rollout.h"

@@ -3,7 +3,7 @@
 // -> transition to the learner, on absolute deadlines (realtime) or per observation
 // (lock-step).
 //
-// Two modes (DESIGN.md "Plant link"):
+// Two modes (docs/architecture.md, "Plant link"):
 //   lock-step  every observation is answered as soon as it arrives; the simulator
 //              steps on the reply, so training runs as fast as the learner keeps up
 //              (a full transition pipe holds the reply back: back-pressure, never a

@@ -2,6 +2,8 @@
 # install-deps.sh -- install the Debian 12 packages maacd needs to build, test and run.
 #
 # Idempotent: asks dpkg which packages are missing and does nothing when all are present.
+# `install-deps.sh --plots` adds the plotting-only packages (python3-matplotlib) that
+# `make plots` (scripts/plot.py, the experiment scripts' PNGs) needs; make check does not.
 # Runs apt-get as root directly, or through sudo when not root.
 set -euo pipefail
 
@@ -16,9 +18,12 @@ PKGS=(
   python3 python3-zmq python3-msgpack   # example client and its test
   rt-tests                              # cyclictest, the floor for the jitter benchmark
 )
-# `install-deps.sh fuzz` (make fuzz): clang and its libFuzzer runtime as well
-if [ "${1:-}" = fuzz ]; then
+# `install-deps.sh --fuzz` (make fuzz): clang and its libFuzzer runtime as well
+if [ "${1:-}" = "--fuzz" ]; then
   PKGS+=(clang libclang-rt-14-dev)
+fi
+if [ "${1:-}" = "--plots" ]; then
+  PKGS+=(python3-matplotlib)            # scripts/plot.py: figures of docs/results.md
 fi
 
 missing=()

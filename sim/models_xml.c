@@ -10,7 +10,7 @@
 static const char xml_ant[] =
     "<!-- ant.xml -- maacd plant \"ant\": a four-legged walker on a free joint.\n"
     "\n"
-    "  Physics facts of the standard Ant-v4 task (shared/envs/SPEC.md): free root\n"
+    "  Physics facts of the standard Ant-v4 task (docs/plants.md): free root\n"
     "  joint (qpos = x y z qw qx qy qz), 8 hinges (hip_k about z, ankle_k about the\n"
     "  leg's horizontal normal), 8 motors with gear 150, ctrl in [-1, 1], RK4 at\n"
     "  0.01 s (frame_skip 5 -> 0.05 s per env step). Every geom has density 5,\n"
@@ -102,7 +102,7 @@ static const char xml_ant[] =
 static const char xml_half_cheetah[] =
     "<!-- half_cheetah.xml -- maacd plant \"half_cheetah\": a planar two-legged runner.\n"
     "\n"
-    "  Physics facts are those of the standard HalfCheetah-v4 task (shared/envs/SPEC.md):\n"
+    "  Physics facts are those of the standard HalfCheetah-v4 task (docs/plants.md):\n"
     "  9 dof (rootx, rootz slides; rooty hinge; bthigh bshin bfoot fthigh fshin ffoot\n"
     "  hinges), 6 torque motors with gears 120 90 60 120 60 30, ctrl in [-1, 1],\n"
     "  semi-implicit Euler at 0.01 s (frame_skip 5 -> 0.05 s per env step),\n"
@@ -177,7 +177,7 @@ static const char xml_half_cheetah[] =
 static const char xml_hopper[] =
     "<!-- hopper.xml -- maacd plant \"hopper\": a planar one-legged hopper.\n"
     "\n"
-    "  Physics facts of the standard Hopper-v4 task (shared/envs/SPEC.md): 6 dof\n"
+    "  Physics facts of the standard Hopper-v4 task (docs/plants.md): 6 dof\n"
     "  (rootx, rootz slides about a point 1.25 m below the torso, rooty hinge; thigh,\n"
     "  leg, foot hinges about -y), 3 motors with gear 200, ctrl in [-1, 1], RK4 at\n"
     "  0.002 s (frame_skip 4 -> 0.008 s per env step), capsule inertia at the default\n"
@@ -231,7 +231,7 @@ static const char xml_hopper[] =
 static const char xml_inverted_double_pendulum[] =
     "<!-- inverted_double_pendulum.xml -- maacd plant \"inverted_double_pendulum\".\n"
     "\n"
-    "  Physics facts of the standard InvertedDoublePendulum-v4 task (shared/envs/SPEC.md):\n"
+    "  Physics facts of the standard InvertedDoublePendulum-v4 task (docs/plants.md):\n"
     "  a cart on a slider limited to [-1, 1] m (contact-free limit margin 0.01), two\n"
     "  0.6 m poles on unlimited hinges, joint damping 0.05, one motor on the cart with\n"
     "  gear 500 and ctrl in [-1, 1], RK4 at 0.01 s (frame_skip 5 -> 0.05 s per env\n"
@@ -273,7 +273,7 @@ static const char xml_inverted_double_pendulum[] =
 static const char xml_inverted_pendulum[] =
     "<!-- inverted_pendulum.xml -- maacd plant \"inverted_pendulum\": a pole on a cart.\n"
     "\n"
-    "  Physics facts of the standard InvertedPendulum-v4 task (shared/envs/SPEC.md):\n"
+    "  Physics facts of the standard InvertedPendulum-v4 task (docs/plants.md):\n"
     "  cart slider limited to [-1, 1] m, pole hinge limited to +-90 deg, both with\n"
     "  damping 1; one motor on the cart, gear 100, ctrl in [-3, 3]; RK4 at 0.02 s\n"
     "  (frame_skip 2 -> 0.04 s per env step). No collisions (contype 0).\n"
@@ -308,7 +308,7 @@ static const char xml_inverted_pendulum[] =
 static const char xml_reacher[] =
     "<!-- reacher.xml -- maacd plant \"reacher\": a two-link planar arm and a target.\n"
     "\n"
-    "  Physics facts of the standard Reacher-v4 task (shared/envs/SPEC.md): joint0\n"
+    "  Physics facts of the standard Reacher-v4 task (docs/plants.md): joint0\n"
     "  (unlimited hinge at the base), joint1 (hinge, [-3, 3] rad), each link a 0.1 m\n"
     "  capsule, fingertip body 0.11 m along link 1; two motors with gear 200, ctrl in\n"
     "  [-1, 1]; joint armature 1, damping 1; RK4 at 0.01 s (frame_skip 2 -> 0.02 s\n"
@@ -362,7 +362,7 @@ static const char xml_reacher[] =
 static const char xml_swimmer[] =
     "<!-- swimmer.xml -- maacd plant \"swimmer\": a three-link swimmer in a viscous fluid.\n"
     "\n"
-    "  Physics facts of the standard Swimmer-v4 task (shared/envs/SPEC.md): planar\n"
+    "  Physics facts of the standard Swimmer-v4 task (docs/plants.md): planar\n"
     "  root (slider1 x, slider2 y, free_body_rot about z) and two hinges motor1_rot,\n"
     "  motor2_rot limited to +-100 deg; three 1 m capsules of radius 0.1 at density\n"
     "  1000; fluid density 4000 and viscosity 0.1; joint armature 0.1; two motors with\n"
@@ -405,7 +405,7 @@ static const char xml_swimmer[] =
 static const char xml_walker2d[] =
     "<!-- walker2d.xml -- maacd plant \"walker2d\": a planar biped.\n"
     "\n"
-    "  Physics facts of the standard Walker2d-v4 task (shared/envs/SPEC.md): 9 dof\n"
+    "  Physics facts of the standard Walker2d-v4 task (docs/plants.md): 9 dof\n"
     "  (rootx, rootz slides about a point 1.25 m below the torso, rooty hinge; then\n"
     "  right thigh/leg/foot and left thigh/leg/foot hinges about -y), 6 motors with\n"
     "  gear 100, ctrl in [-1, 1], RK4 at 0.002 s (frame_skip 4 -> 0.008 s per env\n"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // reward.c -- differentiable r(s, a, s') and termination done(s') for each plant
-// (reward.h), in the plants' observation layouts (sim.c, shared/envs/SPEC.md §2).
+// (reward.h), in the plants' observation layouts (sim.c, docs/plants.md "Per-task facts").
 //
 // Exact (equal to the plant's true reward up to float rounding):
 //   inverted_pendulum  r = 1
@@ -8,7 +8,7 @@
 //                      the step, so it is the CURRENT observation's vector)
 //   double_integrator  r = -(s^T Q s + a^T R a)
 // Approximate (the true reward needs the global x position, which the observation
-// omits; SPEC.md §4). The forward velocity (x_after - x_before)/dt, an average over
+// omits; docs/plants.md "What the observation gives"). The forward velocity (x_after - x_before)/dt, an average over
 // the env step, is replaced by the mean of the observation's x velocity before and
 // after the step (trapezoid rule), v = (s[iv] + s2[iv]) / 2:
 //   half_cheetah  iv = 8    r = v - 0.1 |a|^2
@@ -26,13 +26,13 @@
 //   ant           0.21           0.083   (1.66)
 //   swimmer       0.10           0.017   (0.35)
 // (For half_cheetah, semi-implicit Euler, the true velocity is the mean of the 5
-// post-substep velocities, SPEC.md §4; the endpoints are all the obs offers.)
+// post-substep velocities, docs/plants.md; the endpoints are all the obs offers.)
 //   inverted_double_pendulum: r = 10 - 0.01 x^2 - (z - 2)^2 - 1e-3 w1^2 - 5e-3 w2^2
 //   with the tip (x, z) from s2 (x = s2[0] + 0.6 sin q1 + 0.6 sin(q1 + q2),
 //   z = 0.6 cos q1 + 0.6 cos(q1 + q2), sin/cos of the sum expanded from s2[1..4])
 //   and w = s2[6..7]. The plant reads the tip one substep late and uses unclipped
 //   velocities, so this is a close approximation (and so is its termination z <= 1).
-// Terminations follow the MBPO-style static functions of SPEC.md §4.
+// Terminations follow the MBPO-style static functions of docs/plants.md "What the observation gives".
 //
 // Gradients: reward_backward adds dr * dr/d(s, a, s') into ds, da, ds2 (any may be
 // NULL). Forward-velocity terms give a constant gradient on the velocity entry.

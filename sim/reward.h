@@ -4,7 +4,7 @@
 // These are what the learner backpropagates through in imagination. Batched over
 // B rows of float observations/actions in the plant's own layout (sim.h).
 // `exact` says whether r(s, a, s') equals the plant's true reward; where it does not
-// (forward-velocity terms need the x position the observation omits, SPEC.md §4)
+// (forward-velocity terms need the x position the observation omits, docs/plants.md)
 // the function is the standard observation-based approximation and the learner may
 // use a learned reward head instead.
 // Thread: any. Allocation: none.

@@ -4,7 +4,7 @@
 //
 // Each MuJoCo task is a row of `tasks[]`: its model, frame skip, episode length,
 // reset noise, observation, reward and health check, written from the task
-// descriptions in shared/envs/SPEC.md. One env step (SPEC.md §0) is: check the
+// descriptions in docs/plants.md. One env step (docs/plants.md "One env step") is: check the
 // action, write it to ctrl unchanged (MuJoCo clamps to ctrlrange inside the
 // physics; the control cost uses the raw action), mj_step x frame_skip, one
 // mj_rnePostConstraint, then observation, reward, termination, truncation.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // sim.h -- the plant interface: MuJoCo tasks equal to Gymnasium's v4 MuJoCo
-// environments (shared/envs/SPEC.md) and the double integrator, behind one API.
+// environments (docs/plants.md) and the double integrator, behind one API.
 //
 // A SimPlant is one running environment (model + data + episode counters).
 // Observations and actions are doubles at this boundary (MuJoCo's precision);

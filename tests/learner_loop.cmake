@@ -8,3 +8,5 @@ maac_test(test_learn_pendulum test_learn_pendulum.c LIBS maac_trainer TIMEOUT 90
 add_test(NAME maac_cli_smoke COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/maac_cli_smoke.sh $<TARGET_FILE:maac>)
 set_tests_properties(maac_cli_smoke PROPERTIES TIMEOUT 300 ENVIRONMENT "OPENBLAS_NUM_THREADS=1")
 maac_test(test_learner_async test_learner_async.c LIBS maac_core maac_sim maac_core TIMEOUT 300)
+# --algo presets (core/learner_preset.c): resolved settings; SAC fits no model.
+maac_test(test_preset test_preset.c LIBS maac_trainer TIMEOUT 120)

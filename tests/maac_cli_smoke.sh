@@ -44,6 +44,14 @@ awk -v a="$BEST" -v b="$AGAIN" 'BEGIN { d = a - b; exit !(b != "" && d < 0.02 &&
 if "$MAAC" train --plant inverted_pendulum --no-such-setting 1 --steps 1 2> /dev/null; then
     echo "unknown setting accepted"; exit 1
 fi
+# Presets and shortcuts resolve as documented; a flag after --algo still wins.
+"$MAAC" config --plant hopper --algo sac --single-sample --updates-per-step 3 > "$DIR/sac.ini"
+for kv in 'horizon = 0' 'steve = 0' 'real_only = 1' 'updates_per_step = 3' 'n_paths = 1' \
+          'terminal_actions = 1'; do
+    grep -q "^$kv\$" "$DIR/sac.ini" || { echo "--algo sac: no '$kv'"; exit 1; }
+done
+"$MAAC" config --plant hopper --n-paths 4 | grep -q '^n_paths = 4$' || { echo "--n-paths"; exit 1; }
+if "$MAAC" config --plant hopper --algo nope 2> /dev/null; then echo "bad --algo accepted"; exit 1; fi
 if "$MAAC" eval --policy "$DIR/run/eval.csv" --plant inverted_pendulum 2> /dev/null; then
     echo "bad policy file accepted"; exit 1
 fi

@@ -2,7 +2,7 @@
 // test_sim_models.c -- the project's MJCF files against the reference task models.
 //
 // For every MuJoCo plant: load sim/models/<name>.xml (MAAC_MODEL_DIR) and the
-// reference shared/envs/models/<name>.xml (MAAC_REF_MODEL_DIR) with mj_loadXML and
+// reference tests/data/gym_models/<name>.xml (MAAC_REF_MODEL_DIR) with mj_loadXML and
 // check that they are the same physical system: sizes (nq, nv, nu, nbody, ngeom),
 // timestep, integrator, gravity, fluid, qpos0, body masses and inertias, joint and
 // dof parameters, geom contact parameters, actuator gears and ctrl ranges. Then run

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // test_sim_plants.c -- the plant API (sim.h) against an independent reading of the
-// task specification (shared/envs/SPEC.md) run on the REFERENCE models.
+// task specification (docs/plants.md) run on the REFERENCE models.
 //
-// For each MuJoCo plant the test re-implements one env step from SPEC.md on the
+// For each MuJoCo plant the test re-implements one env step from that specification on the
 // reference MJCF (MAAC_REF_MODEL_DIR): ctrl = action, mj_step x frame_skip,
 // mj_rnePostConstraint, observation layout, reward terms (forward displacement
 // over dt, Cartesian reads with their one-substep lag, Reacher's pre-step
@@ -42,7 +42,7 @@ static const Expect expects[] = {
 };
 #define NEXP ((int)(sizeof expects / sizeof expects[0]))
 
-/* ---------------- reference step, written from SPEC.md ------------------ */
+/* ---------------- reference step, written from docs/plants.md -------------- */
 
 static double clipd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
 
