@@ -217,14 +217,18 @@ static void status_line(Maacd* d, Ctrl* c, LearnerThread* lt) {
     LtStatus s;
     memset(&s, 0, sizeof s);
     if (lt) lt_status(lt, &s);
+    char fleet[256] = "";
+    FleetRobot* fr = atomic_load(&d->fleet_robot);
+    if (fr) fleet_robot_line(fr, fleet, sizeof fleet);
     notify_status("policy v%llu, %llu ticks, %llu misses, jitter p99 %.1f us, %llu episodes, "
-                  "return %.1f (mean10 %.1f), learner %s%s%s%s",
+                  "return %.1f (mean10 %.1f), learner %s%s%s%s%s%s",
                   (unsigned long long)atomic_load(&st->policy_version),
                   (unsigned long long)atomic_load(&st->ticks),
                   (unsigned long long)atomic_load(&st->misses), j.p99_ns * 1e-3,
                   (unsigned long long)atomic_load(&st->episodes), atomic_load(&st->last_return),
-                  atomic_load(&st->mean_return), lt ? lt_state_name(s.state) : "off",
-                  s.paused ? " (paused)" : "", d->alarm_text[0] ? "; ALARM: " : "", d->alarm_text);
+                  atomic_load(&st->mean_return),
+                  lt ? lt_state_name(s.state) : fr ? "remote" : "off", s.paused ? " (paused)" : "",
+                  fleet[0] ? "; " : "", fleet, d->alarm_text[0] ? "; ALARM: " : "", d->alarm_text);
 }
 
 // The state directory: resolved (never "none" by default), created, checked, and
@@ -359,6 +363,39 @@ static void progress_line(Ctrl* c, LearnerThread* lt) {
               (unsigned long long)atomic_load(&st->transitions_dropped));
 }
 
+// Fleet roles (docs/daemon.md "Fleet"): fleet_connect makes this daemon a robot,
+// which runs no learner of its own; fleet_bind a learner. One daemon is not both.
+// 0 or -EINVAL with err.
+static int fleet_role(DaemonConfig* cfg, MaacErr* err) {
+    if (cfg->fleet_connect[0] && cfg->fleet_bind[0])
+        return maac_err(err, -EINVAL, "learner.fleet_connect (a robot) and learner.fleet_bind "
+                        "(a learner) are both set: a daemon is one or the other");
+    if (cfg->fleet_connect[0] && cfg->learn) {
+        cfg->learn = 0;
+        maacd_log(LOG_LV_NOTICE, "fleet robot: no local learner; the learner at %s trains on "
+                  "this robot's transitions and sends its policies", cfg->fleet_connect);
+    }
+    return 0;
+}
+
+// Start the fleet thread of this daemon's role (after the control loop and learner).
+static void start_fleet(Maacd* d, Ctrl* c, const PlantInfo* plant, const LearnerConfig* lc,
+                        int loaded, uint64_t initial_version) {
+    MaacErr err;
+    err.msg[0] = 0;
+    if (d->cfg.fleet_connect[0]) {
+        ctrl_set_explore(c, d->cfg.explore, loaded ? 0 : lc->init_random_steps);
+        FleetRobot* fr = fleet_robot_start(&d->cfg, d->zctx, &d->slot, c, &err);
+        if (!fr) maacd_log(LOG_LV_ERR, "fleet robot: %s; serving without a learner", err.msg);
+        atomic_store(&d->fleet_robot, fr);
+    } else if (d->cfg.fleet_bind[0]) {
+        FleetLearner* fl = fleet_learner_start(&d->cfg, plant, d->zctx, &d->slot,
+                                               loaded ? 0 : initial_version, &err);
+        if (!fl) maacd_log(LOG_LV_ERR, "fleet learner: %s; no robots served", err.msg);
+        atomic_store(&d->fleet_learner, fl);
+    }
+}
+
 int main(int argc, char** argv) {
     blas_arch_auto(argv);   // may re-execute with OPENBLAS_CORETYPE set (blas_arch.h)
     static Maacd daemon;   // large (the slot); static keeps it off the stack
@@ -380,6 +417,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     notify_init(d->cfg.verbose);
+    if (fleet_role(&d->cfg, &err) < 0) {
+        fprintf(stderr, "maacd: %s\n", err.msg);
+        return 2;
+    }
     log_blas_core();
     d->start_ns = rt_now_ns();
     g_daemon = d;
@@ -461,7 +502,8 @@ int main(int argc, char** argv) {
     }
     int loaded = 0;
     ServedPolicy* sp = initial_policy(d, &plant, &lc, &loaded);
-    if (!sp || swap_publish(&d->slot, sp, sp->pi->version, NULL) < 0) {
+    uint64_t v0 = 0;
+    if (!sp || swap_publish(&d->slot, sp, sp->pi->version, &v0) < 0) {
         maacd_log(LOG_LV_ERR, "cannot create the initial policy");
         served_free(sp);
         goto out;
@@ -487,6 +529,7 @@ int main(int argc, char** argv) {
     if (!wd) maacd_log(LOG_LV_WARNING, "watchdog thread did not start");
     if (d->cfg.learn) lt = start_learner(d, &lc, &plant, c, sp->pi, loaded);
     atomic_store(&d->lt, lt);
+    start_fleet(d, c, &plant, &lc, loaded, v0);
     open_episode_log(d, c);
     rc = 0;
 
@@ -523,6 +566,9 @@ out:
     // a lost checkpoint is a failure the supervisor must see (maacd(8): exit 3)
     if (atomic_load(&d->ctrl) && final_checkpoint(d, lt) < 0 && rc == 0) rc = MAACD_EXIT_CHECKPOINT;
     ctl_server_stop(ctl);
+    // the fleet threads (they use the loop, the slot and the learner's pipe)
+    fleet_robot_stop(atomic_exchange(&d->fleet_robot, NULL));
+    fleet_learner_stop(atomic_exchange(&d->fleet_learner, NULL));
     watchdog_stop(wd);
     if (c) ctrl_stop(c);
     if (c) ctrl_drain_events(c);
