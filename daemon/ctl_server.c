@@ -253,6 +253,7 @@ static void add_fleet_learner(Kv* k, FleetLearner* fl) {
     kv_uint(k, "fleet_robots_refused", s->robots_refused);
     kv_uint(k, "fleet_broadcasts", s->broadcasts);
     kv_uint(k, "fleet_version", s->version);
+    kv_uint(k, "fleet_policy_bytes", s->policy_bytes);
     kv_uint(k, "fleet_lag_n", s->lag_n);
     kv_double(k, "fleet_lag_p50_ms", s->lag_p50_ms);
     kv_double(k, "fleet_lag_p99_ms", s->lag_p99_ms);

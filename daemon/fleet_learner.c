@@ -318,7 +318,7 @@ static void broadcast(FleetLearner* f, int64_t now) {
         f->pending_robots++;
         send_policy(f, rb, now);
     }
-    LOCKED(f, f->st.broadcasts++; f->st.version = f->pol_version);
+    LOCKED(f, f->st.broadcasts++; f->st.version = f->pol_version; f->st.policy_bytes = f->pol_len);
 }
 
 static void* fl_main(void* arg) {

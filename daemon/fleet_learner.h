@@ -51,6 +51,7 @@ typedef struct {
     uint64_t robots_refused;       // robots refused (plant mismatch, table full)
     uint64_t broadcasts;           // versions broadcast
     uint64_t version;              // the version broadcast last (0: none yet)
+    uint64_t policy_bytes;         // its fleet_policy message, bytes (per robot per publication)
     uint64_t lag_n;                // publish -> served samples (each robot)
     double lag_p50_ms, lag_p99_ms, lag_max_ms;
     uint64_t lag_all_n;            // publish -> served on every robot seen at publication
