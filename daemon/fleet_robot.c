@@ -34,6 +34,7 @@
 #define RESEND_NS 1000000000LL    // no ack progress this long: resend from acked
 #define HELLO_NS 1000000000LL     // heartbeat
 #define POLICY_RX_MAX (8 << 20)   // largest policy message taken (bytes)
+#define LINK_RX_MAX (64 << 20)    // larger: ZeroMQ drops the connection (memory cap)
 
 struct FleetRobot {
     DaemonConfig cfg;
@@ -286,6 +287,12 @@ static void take_learner(FleetRobot* r, int64_t now) {
         if (n == -EAGAIN) return;
         FleetMsg m;
         MaacErr err;
+        if (n == -EMSGSIZE) {   // consumed: a policy too large for this robot
+            snprintf(err.msg, sizeof err.msg, "a message of more than %zu bytes (a policy "
+                     "larger than [daemon] swap_max_bytes or 8 MiB)", r->rx_cap);
+            reject(r, 0, err.msg);
+            continue;
+        }
         if (n < 0 || fleet_decode(r->rx, (size_t)n, &m, &err) < 0) {
             bad(r, "message from the learner", n < 0 ? strerror(-n) : err.msg);
             continue;
@@ -372,7 +379,7 @@ static int open_sockets(FleetRobot* r, MaacErr* err) {
     r->pull = link_bind(r->zctx, ZMQ_PULL, LINK_LEARNER_INPROC, &o, err);
     if (!r->pull) return -EINVAL;
     link_opts_default(&o);
-    o.max_msg_bytes = (int64_t)r->rx_cap;
+    o.max_msg_bytes = LINK_RX_MAX;   // a larger policy than rx_cap is refused, not fatal
     o.immediate = 1;   // rows wait in the ring, not in a queue to no one
     o.sndhwm = 64;
     o.rcvhwm = 64;

@@ -370,6 +370,9 @@ static int fleet_role(DaemonConfig* cfg, MaacErr* err) {
     if (cfg->fleet_connect[0] && cfg->fleet_bind[0])
         return maac_err(err, -EINVAL, "learner.fleet_connect (a robot) and learner.fleet_bind "
                         "(a learner) are both set: a daemon is one or the other");
+    if (cfg->fleet_bind[0] && !cfg->learn)
+        return maac_err(err, -EINVAL, "learner.fleet_bind needs the learner ([learner] enabled "
+                        "= true): robots' rows would have no one to take them");
     if (cfg->fleet_connect[0] && cfg->learn) {
         cfg->learn = 0;
         maacd_log(LOG_LV_NOTICE, "fleet robot: no local learner; the learner at %s trains on "

@@ -17,7 +17,7 @@ static void roundtrips(void) {
     CHECK(m.type == FLEET_HELLO && !strcmp(m.robot, "r1") && m.boot == 77 &&
           !strcmp(m.plant, "hopper") && m.obs_dim == 11 && m.act_dim == 3 && m.served == 5 &&
           m.acked == 9 && m.rows == 12, "hello fields");
-    float rows[2 * 6] = {1, 2, 3, 4, 5, 0, 6, 7, 8, 9, 10, 1};   // S=2, A=1: 2S+A+2 = 6
+    float rows[2 * 7] = {1, 2, 3, 4, 5, 6, 0, 7, 8, 9, 10, 11, 12, 1};   // S=2, A=1: 2S+A+2 = 7
     int k = wire_encode_transitions(tr, sizeof tr, 2, 1, 2, rows, "r1");
     n = fleet_encode_rows(buf, sizeof buf, "r1", 77, 100, 90, 5, tr, (size_t)k);
     CHECK(n > 0 && fleet_decode(buf, (size_t)n, &m, &e) == 0, "rows: %s", e.msg);
@@ -25,6 +25,10 @@ static void roundtrips(void) {
           m.tr_len == (size_t)k && !memcmp(m.tr, tr, (size_t)k), "rows fields");
     WireMsg w;
     CHECK(wire_decode(m.tr, m.tr_len, 2, 1, &w, &e) == 0 && w.u.tr.n == 2, "embedded rows");
+    float s[2], act[1], r, s2[2], term;
+    wire_transitions_row(&w.u.tr, 1, s, act, &r, s2, &term);
+    CHECK(s[0] == 7 && s[1] == 8 && act[0] == 9 && r == 10 && s2[0] == 11 && s2[1] == 12 &&
+          term == 1, "second row's values");
     n = fleet_encode_ack(buf, sizeof buf, 123456789, 4242, 1, 17);
     CHECK(n > 0 && fleet_decode(buf, (size_t)n, &m, &e) == 0, "ack: %s", e.msg);
     CHECK(m.type == FLEET_ACK && m.learner == 123456789 && m.next == 4242 && m.rewind == 1 &&
