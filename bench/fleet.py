@@ -214,7 +214,7 @@ def race_one(n):
 
 def race():
     print(f"plant {a.plant}, realtime robots{' at %g Hz' % a.rate if a.rate else ''}, learner "
-          f"{'small' if a.small else 'default'}{' ' + ' '.join(a.set) if a.set else ''}; target: a "
+          f"{'small' if a.small else 'default'}{' ' + ' '.join(a.set) if a.set else ''}; target: "
           f"an episode >= {a.target:g} on any robot", flush=True)
     print("| robots | wall-clock to target | best episode return | learner env steps | updates |")
     print("|---|---|---|---|---|")

@@ -295,8 +295,8 @@ def restart():
     for r, b, d in zip(R, before, during):
         log = open(r.log).read()
         check(not d.get("fleet_connected") and d.get("policy_version") == b.get("policy_version")
-              and d.get("ticks", 0) > b.get("ticks", 0) + 400 and
-              d.get("fleet_buffered", 0) > b.get("fleet_buffered", 0) + 400 and
+              and d.get("ticks", 0) > b.get("ticks", 0) + 200 and
+              d.get("fleet_buffered", 0) > b.get("fleet_buffered", 0) + 200 and
               "ALARM: fleet: learner" in log and d.get("fleet_lost_events") == 1,
               f"{r.name} without its learner keeps serving v{d.get('policy_version')} "
               f"({d.get('ticks', 0) - b.get('ticks', 0)} ticks), holds "
