@@ -609,7 +609,8 @@ static void start_learner(LearnerThread* t) {
     t->learn_start_updates = ls.updates;
     t->updates_at_publish = ls.updates;
     long random_left = t->lc.init_random_steps - ls.env_steps;
-    if (t->ctrl && (resumed || t->start_policy))
+    // (paused: a pinned swap or a paused state: its deterministic actions stay as they are)
+    if (t->ctrl && (resumed || t->start_policy) && !atomic_load(&t->paused))
         ctrl_set_explore(t->ctrl, t->cfg.explore, resumed && random_left > 0 ? random_left : 0);
     pthread_mutex_lock(&t->lock);
     t->st.state = LT_RUNNING;
