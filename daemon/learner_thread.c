@@ -610,7 +610,9 @@ static void start_learner(LearnerThread* t) {
     t->updates_at_publish = ls.updates;
     long random_left = t->lc.init_random_steps - ls.env_steps;
     // (paused: a pinned swap or a paused state: its deterministic actions stay as they are)
-    if (t->ctrl && (resumed || t->start_policy) && !atomic_load(&t->paused))
+    if (t->ctrl && atomic_load(&t->paused))
+        ctrl_set_explore(t->ctrl, 0, -1);
+    else if (t->ctrl && (resumed || t->start_policy))
         ctrl_set_explore(t->ctrl, t->cfg.explore, resumed && random_left > 0 ? random_left : 0);
     pthread_mutex_lock(&t->lock);
     t->st.state = LT_RUNNING;
