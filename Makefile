@@ -22,7 +22,7 @@ deps:
 
 # the benchmarks' extra packages (python3-torch for bench_learner's PyTorch reference)
 bench-deps:
-	@bash packaging/install-bench-deps.sh
+	@bash packaging/install-deps.sh --bench
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LAUNCHER)

@@ -281,7 +281,7 @@ int main(int argc, char** argv) {
         }
         if (torch && run_torch(sm, reps, horizon, n_paths, version, sizeof version) != 0) {
             printf("PyTorch reference: not available (needs python3-torch: "
-                   "packaging/install-bench-deps.sh)\n");
+                   "packaging/install-deps.sh --bench)\n");
             torch = 0;
         }
     }

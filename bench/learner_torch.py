@@ -22,7 +22,7 @@
 # Prints two lines per update and thread count, "<actor|critic> <threads> wall|cpu <ms> ...",
 # every timed repetition's wall time and the calling thread's CPU time (after 2 warm-ups),
 # and a first line "torch <version>". Needs
-# Debian's python3-torch (packaging/install-bench-deps.sh); never asserts on timing.
+# Debian's python3-torch (packaging/install-deps.sh --bench); never asserts on timing.
 import argparse
 import math
 import time

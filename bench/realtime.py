@@ -9,7 +9,10 @@
 # Figures only: nothing here asserts a timing.
 #
 #   bench/realtime.py BUILD_DIR --plant hopper --minutes 30 [--rate HZ] [--lockstep]
-#                     [--csv OUT.csv] [--set learner.KEY=V ...]
+#                     [--csv OUT.csv] [--set learner.KEY=V ...] [--rt]
+# --rt runs the control loop at SCHED_FIFO 80 and maac-sim at SCHED_FIFO 70 (needs root
+# or CAP_SYS_NICE), as on a robot whose timing does not depend on the learner's machine.
+# The data age is sampled every 5 s; each row reports the largest sample of its minute.
 import argparse
 import csv
 import json
@@ -27,6 +30,7 @@ ap.add_argument("--rate", type=float, default=0, help="Hz (0: the plant's own pe
 ap.add_argument("--lockstep", action="store_true")
 ap.add_argument("--csv", default="")
 ap.add_argument("--set", action="append", default=[])
+ap.add_argument("--rt", action="store_true")
 a = ap.parse_args()
 B = os.path.abspath(a.build)
 MAACD, CTL = f"{B}/daemon/maacd", f"{B}/daemon/maacctl"
@@ -47,7 +51,8 @@ def run(mode, until):
     d = tempfile.mkdtemp(prefix=f"maacd-bench-{mode}-")
     pe, ce = f"ipc://{d}/plant.sock", f"ipc://{d}/control.sock"
     args = [MAACD, "--plant", a.plant, "--plant-endpoint", pe, "--control-endpoint", ce,
-            "--mode", mode, "--no-mlock", "--priority", "0", "--checkpoint-dir", f"{d}/state",
+            "--mode", mode, "--no-mlock", "--priority", "80" if a.rt else "0",
+            "--checkpoint-dir", f"{d}/state",
             "--seed", "1"]
     if a.rate:
         args += ["--rate", str(a.rate)]
@@ -56,11 +61,11 @@ def run(mode, until):
     p = subprocess.Popen(args, stdout=open(f"{d}/maacd.log", "w"), stderr=subprocess.STDOUT,
                          env=ENV)
     time.sleep(0.5)
-    sim = [SIM, "--plant", a.plant, "--endpoint", pe, "--episodes", "0", "--quiet"]
+    sim = (["chrt", "-f", "70"] if a.rt else []) + [SIM, "--plant", a.plant, "--endpoint", pe, "--episodes", "0", "--quiet"]
     if a.rate:
         sim += ["--rate", str(a.rate)]
     s = subprocess.Popen(sim, stdout=open(f"{d}/sim.log", "w"), stderr=subprocess.STDOUT)
-    rows, t0, last = [], time.time(), None
+    rows, t0, last, age_max = [], time.time(), None, 0.0
     try:
         while True:
             time.sleep(5)
@@ -68,16 +73,20 @@ def run(mode, until):
             if not st.get("ok"):
                 continue
             last = st
+            age = st.get("lt_data_age_s")
+            if isinstance(age, (int, float)) and age == age:
+                age_max = max(age_max, age)
             t = (time.time() - t0) / 60
             if mode == "realtime" and (not rows or t - rows[-1]["minute"] >= 1 - 1e-9):
                 row = {"minute": round(t, 2), "env_steps": st.get("env_steps"),
                        "pushed": st.get("transitions"), "ingested": st.get("lt_ingested"),
                        "dropped": st.get("transitions_dropped"), "updates": st.get("lt_updates"),
                        "updates_per_step": st.get("lt_updates_per_step"),
-                       "data_age_s": st.get("lt_data_age_s"), "backlog": st.get("lt_backlog"),
+                       "data_age_s": age_max, "backlog": st.get("lt_backlog"),
                        "eval_return": st.get("eval_return"), "mean10": st.get("mean_return"),
                        "misses": st.get("misses"), "safe": st.get("safe_actions")}
                 rows.append(row)
+                age_max = 0.0
                 print(" ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                                for k, v in row.items()), flush=True)
             if until(t, st):

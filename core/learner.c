@@ -452,10 +452,32 @@ static int train_updates(Learner* l) {
     for (int i = 0; i < l->cfg.updates_per_step; i++) {
         if (maac_poll(&l->poll) != 0)
             return -ECANCELED;
+        if (l->st.updates >= learner_update_cap(l))
+            break;   // updates interleaved with fits already did this step's share
         if ((r = update_once(l)) != 0)
             return r;
     }
     return 0;
+}
+
+long learner_update_cap(const Learner* l) {
+    long steps = l->st.env_steps - l->cfg.init_random_steps + 1;   // steps with updates
+    return steps > 0 ? steps * (long)l->cfg.updates_per_step : 0;
+}
+
+int learner_interleave_updates(Learner* l, int n) {
+    if ((l->phase != LEARNER_FIT && l->phase != LEARNER_ROLLOUT) || l->st.updates <= 0)
+        return 0;   // only inside a fit or refresh, once the first train step's updates ran
+    long room = learner_update_cap(l) - l->st.updates;
+    if (n > room)
+        n = room > 0 ? (int)room : 0;
+    for (int i = 0; i < n; i++) {
+        int r = update_once(l);
+        if (r != 0)
+            return r;
+    }
+    l->st.interleaved_updates += n;
+    return n;
 }
 
 LearnerPhase learner_phase(const Learner* l, double* ret_since_s, int* ret_fit_epochs) {

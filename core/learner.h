@@ -91,6 +91,7 @@ typedef struct {
 typedef struct {
     long env_steps;           // real transitions added
     long updates;             // gradient updates done (critic + actor pairs)
+    long interleaved_updates; // of which run inside model fits/refreshes (realtime)
     int model_fits;           // ens_train calls
     int model_refreshes;      // D_model refreshes (rollout rounds)
     int rollout_len;          // current k
@@ -142,6 +143,19 @@ int learner_train_step(Learner* l);
 // a cut refresh keeps the rows added so far, updates already done stay done. The hook
 // may call learner_add_transition (new rows are only read by the next piece of work).
 void learner_set_poll(Learner* l, MaacPollFn fn, void* arg);
+// Realtime only (maacd with a plant that does not wait): from inside the poll hook,
+// while a model fit or D_model refresh is in progress, run up to n updates on the
+// current models, D_env and D_model, so that learning goes on during long fits. Does
+// nothing (returns 0) in any other phase, before the first train step's updates, or when
+// the updates already done reach learner_update_cap. Returns the number of updates
+// done, or -errno from an update. A train step after interleaved updates runs only
+// what is left under the cap. Never called by `maac train` or in lock-step, which stay
+// the same algorithm.
+int learner_interleave_updates(Learner* l, int n);
+// updates_per_step x (env steps - init_random_steps + 1): the most updates the learner
+// may have done for the data it has (a slow robot is not over-fitted). In lock-step
+// every train step's updates_per_step updates fit under it exactly.
+long learner_update_cap(const Learner* l);
 // Start the learner's policy (and its average) from p's weights, for a learner that
 // begins with a trained policy but no saved state: p must have the learner's policy
 // shape. Snapshot versions continue after p->version. The actor (and alpha) are held

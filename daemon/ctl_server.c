@@ -335,6 +335,7 @@ static void add_stats(Maacd* d, Kv* k) {
         if (s.have_stats) {
             kv_int(k, "lt_env_steps", s.ls.env_steps);
             kv_int(k, "lt_updates", s.ls.updates);
+            kv_int(k, "lt_interleaved_updates", s.ls.interleaved_updates);
             kv_int(k, "lt_model_fits", s.ls.model_fits);
             kv_int(k, "lt_model_refreshes", s.ls.model_refreshes);
             kv_int(k, "lt_rollout_len", s.ls.rollout_len);

@@ -63,6 +63,7 @@ struct LearnerThread {
     int64_t newest_ns;          // when the newest row in D_env was taken in
     int64_t trained_upto_ns;    // newest_ns when the current/last train step began
     int64_t published_ns;       // last publication (0 none)
+    int64_t interleave_next_ns; // realtime: no interleaved updates before this time
     // start-up (lt_set_start)
     char resume_path[CFG_STR + 64];
     Policy* start_policy;
@@ -482,12 +483,46 @@ void lt_status(LearnerThread* t, LtStatus* ret) {
 
 //---- the learner's safe points ----------------------------------------------------
 
+// Realtime: inside a model fit or D_model refresh, one train step's worth of updates
+// (learner_interleave_updates) at most every max(0.25 s, the last burst's duration),
+// so learning and publication go on during long fits and the fit keeps at least half
+// the time. Lock-step never interleaves (maac train's algorithm).
+static void interleave(LearnerThread* t) {
+    int64_t now = rt_now_ns();
+    if (t->lockstep || atomic_load(&t->paused) || now < t->interleave_next_ns) return;
+    int n = learner_interleave_updates(t->l, t->lc.updates_per_step);
+    int64_t end = rt_now_ns();
+    int64_t gap = end - now > 250000000LL ? end - now : 250000000LL;
+    t->interleave_next_ns = end + gap;
+    if (n < 0) {
+        if (++t->consecutive_errors == 1)
+            maacd_log(LOG_LV_WARNING, "learner: update during a model fit failed: %s",
+                      strerror(-n));
+        return;
+    }
+    if (n == 0) return;
+    t->trained_upto_ns = t->newest_ns;
+    int mpc = t->ctrl && ctrl_act_mode(t->ctrl) == ACT_MODE_MPC;   // CEM wants fitted models
+    if (!mpc && end - t->published_ns > 10000000000LL && !learner_actor_held(t->l)) {
+        LearnerStats ls;
+        learner_stats(t->l, &ls);
+        if (ls.updates != t->updates_at_publish) {
+            t->since_publish = 0;
+            t->updates_at_publish = ls.updates;
+            publish(t);
+        }
+    }
+}
+
 // Poll hook (core/poll.h): runs between updates, model-fit minibatches and rollout
 // chunks. Non-zero ends the train step in progress (stop).
 static int lt_poll(void* arg) {
     LearnerThread* t = arg;
     if (atomic_load(&t->stop)) return 1;
-    if (!t->lockstep) take_in(t, 1L << 30);
+    if (!t->lockstep) {
+        take_in(t, 1L << 30);
+        interleave(t);
+    }
     serve_state(t);
     refresh_status(t);
     return 0;
@@ -568,7 +603,10 @@ static void start_learner(LearnerThread* t) {
     t->learn_start_updates = ls.updates;
     t->updates_at_publish = ls.updates;
     long random_left = t->lc.init_random_steps - ls.env_steps;
-    if (t->ctrl && (resumed || t->start_policy))
+    // (paused: a pinned swap or a paused state: its deterministic actions stay as they are)
+    if (t->ctrl && atomic_load(&t->paused))
+        ctrl_set_explore(t->ctrl, 0, -1);
+    else if (t->ctrl && (resumed || t->start_policy))
         ctrl_set_explore(t->ctrl, t->cfg.explore, resumed && random_left > 0 ? random_left : 0);
     pthread_mutex_lock(&t->lock);
     t->st.state = LT_RUNNING;

@@ -12,6 +12,7 @@
 // Thread: main. Allocation: everything at start-up.
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,6 +400,26 @@ static void start_fleet(Maacd* d, Ctrl* c, const PlantInfo* plant, const Learner
     }
 }
 
+// Realtime with a SCHED_FIFO control thread: ZeroMQ's I/O thread carries the plant's
+// observations on ipc and tcp, so it gets SCHED_FIFO one below the control thread;
+// at SCHED_OTHER a loaded machine delays observations past the stale time. Set only
+// when the process may (a probe on this thread first: libzmq aborts when it may not),
+// before the first socket starts the I/O thread.
+static void io_thread_priority(Maacd* d) {
+    int prio = d->cfg.priority - 1;
+    if (d->cfg.priority <= 0 || d->cfg.plant_mode != PLANT_MODE_REALTIME) return;
+    if (prio < 1) prio = 1;
+    if (rt_set_fifo(prio) != 0) {
+        maacd_log(LOG_LV_INFO, "ZeroMQ I/O thread stays SCHED_OTHER (SCHED_FIFO not permitted)");
+        return;
+    }
+    (void)rt_set_other();
+    if (zmq_ctx_set(d->zctx, ZMQ_THREAD_SCHED_POLICY, SCHED_FIFO) != 0 ||
+        zmq_ctx_set(d->zctx, ZMQ_THREAD_PRIORITY, prio) != 0)
+        maacd_log(LOG_LV_WARNING, "ZeroMQ I/O thread priority not set: %s",
+                  zmq_strerror(zmq_errno()));
+}
+
 int main(int argc, char** argv) {
     blas_arch_auto(argv);   // may re-execute with OPENBLAS_CORETYPE set (blas_arch.h)
     static Maacd daemon;   // large (the slot); static keeps it off the stack
@@ -453,6 +474,7 @@ int main(int argc, char** argv) {
         maacd_log(LOG_LV_ERR, "cannot create the ZeroMQ context");
         return 1;
     }
+    io_thread_priority(d);
     if (sec_start(&d->sec, &d->cfg, d->zctx, &err) < 0) {
         maacd_log(LOG_LV_ERR, "security: %s", err.msg);
         goto out;

@@ -25,6 +25,11 @@ fi
 if [ "${1:-}" = "--plots" ]; then
   PKGS+=(python3-matplotlib)            # scripts/plot.py: figures of docs/results.md
 fi
+# `install-deps.sh --bench` (make bench): the PyTorch reference bench_learner times next
+# to maacd's updates (bench/learner_torch.py); not needed to build or test
+if [ "${1:-}" = "--bench" ]; then
+  PKGS+=(python3-torch)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -197,6 +197,63 @@ out:
     learner_free(b);
 }
 
+// Realtime: updates run from the poll hook inside model fits and refreshes
+// (learner_interleave_updates), never before the first D_model refresh, never outside
+// a fit or refresh, and never past learner_update_cap; each train step then does only
+// what is left under the cap.
+typedef struct {
+    Learner* l;
+    long interleaved, zero_calls, over_cap, calls;
+} Interleaver;
+
+static int interleave_fn(void* arg) {
+    Interleaver* p = arg;
+    p->calls++;
+    int n = learner_interleave_updates(p->l, 3);
+    if (n > 0) p->interleaved += n;
+    if (n == 0) p->zero_calls++;
+    LearnerStats st;
+    learner_stats(p->l, &st);
+    if (st.updates > learner_update_cap(p->l)) p->over_cap++;
+    return 0;
+}
+
+static void test_interleave(void) {
+    LearnerConfig c;
+    small_config(&c);
+    c.model_max_epochs = 30;   // fits long enough to poll several times
+    Learner* l = make(&c);
+    if (!l) return;
+    Interleaver p = {l, 0, 0, 0, 0};
+    learner_set_poll(l, interleave_fn, &p);
+    Gen g;
+    gen_init(&g, 6);
+    gen_feed(&g, l, 200);
+    for (int i = 0; i < 200; i++) learner_train_step(l);   // random phase, then the first fit
+    LearnerStats st;
+    learner_stats(l, &st);
+    CHECK(st.model_fits == 1 && p.interleaved == 0 && st.interleaved_updates == 0,
+          "no interleaved update before the first refresh (%ld)", p.interleaved);
+    CHECK(learner_interleave_updates(l, 5) == 0, "nothing outside a fit or refresh");
+    gen_feed(&g, l, 400);   // realtime: rows arrive ahead of their train steps
+    int max_viol = 0;
+    for (int i = 0; i < 400; i++) {
+        CHECK(learner_train_step(l) == 0, "train step %d", i);
+        learner_stats(l, &st);
+        if (st.updates > learner_update_cap(l)) max_viol++;
+    }
+    learner_stats(l, &st);
+    CHECK(p.interleaved > 0 && st.interleaved_updates == p.interleaved,
+          "updates ran inside the fits (%ld, stats %ld, %ld polls)", p.interleaved,
+          st.interleaved_updates, p.calls);
+    CHECK(p.over_cap == 0 && max_viol == 0, "never past the cap (%ld / %d)", p.over_cap,
+          max_viol);
+    CHECK(st.updates == learner_update_cap(l) && st.updates == 2 * (600 - 200 + 1),
+          "every row's share of updates, no more (%ld, cap %ld)", st.updates,
+          learner_update_cap(l));
+    learner_free(l);
+}
+
 static void test_encode_no_model(void) {
     LearnerConfig c;
     small_config(&c);
@@ -285,6 +342,7 @@ out:
 int main(void) {
     test_cancel();
     test_schedule();
+    test_interleave();
     test_encode_no_model();
     test_start_from_policy();
     return test_summary("test_learner_async");
