@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -50,7 +51,9 @@ struct FleetLearner {
     PlantInfo plant;
     void* zctx;
     SwapSlot* slot;
-    uint64_t skip_version;
+    _Atomic uint64_t skip_version;
+    _Atomic int armed;                // broadcasting (0 until the initial policy is in)
+    _Atomic int plant_known;          // f->plant is valid (set once, by the fleet thread)
     void* router;
     void* push;                       // to the learner thread (LINK_FLEET_INPROC)
     Robot robots[FLEET_MAX_ROBOTS];
@@ -181,7 +184,26 @@ static Robot* robot_for(FleetLearner* f, const FleetMsg* m, const LinkPeer* peer
     return rb;
 }
 
+// A learner with no plant of its own: the first robot's hello describes it.
+static void adopt_plant(FleetLearner* f, const FleetMsg* m) {
+    PlantInfo* p = &f->plant;
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", m->plant);
+    p->obs_dim = m->obs_dim;
+    p->act_dim = m->act_dim;
+    p->dt = m->dt;
+    for (int j = 0; j < m->act_dim; j++) {
+        p->act_low[j] = (float)m->act_low[j];
+        p->act_high[j] = (float)m->act_high[j];
+    }
+    atomic_store(&f->plant_known, 1);
+    maacd_log(LOG_LV_NOTICE, "fleet: plant '%s' (obs %d, action %d, dt %.4f s) as robot '%s' "
+              "describes it", p->name, p->obs_dim, p->act_dim, p->dt, m->robot);
+}
+
 static void on_hello(FleetLearner* f, const FleetMsg* m, const LinkPeer* peer, int64_t now) {
+    if (!atomic_load(&f->plant_known) && (!f->cfg.plant[0] || !strcmp(f->cfg.plant, m->plant)))
+        adopt_plant(f, m);   // ([plant] name, when set, is the only plant taken)
     if (strcmp(m->plant, f->plant.name) || m->obs_dim != f->plant.obs_dim ||
         m->act_dim != f->plant.act_dim) {
         LOCKED(f, f->st.robots_refused++);
@@ -215,6 +237,7 @@ static int forward(FleetLearner* f, const FleetMsg* m, const WireTransitions* t,
 }
 
 static void on_rows(FleetLearner* f, const FleetMsg* m, const LinkPeer* peer, int64_t now) {
+    if (!atomic_load(&f->plant_known)) return;   // not acked: resent after its hello
     int fresh;
     Robot* rb = robot_for(f, m, peer, &fresh);
     if (!rb) return;
@@ -300,12 +323,13 @@ static int encode_fn(void* obj, void* arg) {
 
 static void broadcast(FleetLearner* f, int64_t now) {
     uint64_t v = swap_version(f->slot);
-    if (v == f->pol_version || v == f->skip_version) return;
+    if (!atomic_load(&f->armed) || v == f->pol_version || v == atomic_load(&f->skip_version))
+        return;
     int rc = swap_with_current(f->slot, encode_fn, f);
     if (rc < 0) {
         maacd_log(LOG_LV_WARNING, "fleet: policy v%llu not broadcast: %s",
                   (unsigned long long)v, strerror(-rc));
-        f->skip_version = v;   // not again
+        atomic_store(&f->skip_version, v);   // not again
         return;
     }
     f->pol_ns = now;
@@ -385,10 +409,14 @@ FleetLearner* fleet_learner_start(const DaemonConfig* cfg, const PlantInfo* plan
         return NULL;
     }
     f->cfg = *cfg;
-    f->plant = *plant;
+    PlantInfo any = {.obs_dim = WIRE_MAX_OBS, .act_dim = WIRE_MAX_ACT};   // buffers' sizes
+    if (plant) f->plant = *plant;
+    else plant = &any;
     f->zctx = zctx;
     f->slot = slot;
-    f->skip_version = skip_version;
+    atomic_init(&f->skip_version, skip_version);
+    atomic_init(&f->armed, f->plant.obs_dim > 0);
+    atomic_init(&f->plant_known, f->plant.obs_dim > 0);
     Rng g;
     rng_seed(&g, (uint64_t)rt_now_ns() ^ ((uint64_t)getpid() << 40));
     f->id = rng_next(&g) >> 2;
@@ -417,6 +445,30 @@ FleetLearner* fleet_learner_start(const DaemonConfig* cfg, const PlantInfo* plan
 fail:
     free_learner(f);
     return NULL;
+}
+
+int fleet_learner_wait_plant(FleetLearner* f, const _Atomic int* stop, PlantInfo* ret) {
+    int64_t last = 0;
+    while (!atomic_load(stop)) {
+        if (atomic_load(&f->plant_known)) {
+            *ret = f->plant;   // written once, before plant_known
+            return 0;
+        }
+        int64_t now = rt_now_ns();
+        if (now - last > 1000000000LL) {   // healthy while waiting
+            notify_watchdog();
+            notify_status("waiting for a robot on %s to describe the plant", f->cfg.fleet_bind);
+            last = now;
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return -EINTR;
+}
+
+void fleet_learner_arm(FleetLearner* f, uint64_t skip_version) {
+    atomic_store(&f->skip_version, skip_version);
+    atomic_store(&f->armed, 1);
 }
 
 void fleet_learner_stop(FleetLearner* f) {

@@ -61,10 +61,19 @@ typedef struct {
 typedef struct FleetLearner FleetLearner;
 
 // Bind cfg->fleet_bind (sec_bind: CURVE on tcp), connect the learner thread's fleet
-// pipe and start. skip_version: the slot's untrained initial version, never sent
-// (0: none). NULL with reterr.
+// pipe and start. plant NULL: a learner with no plant of its own ([plant] endpoint =
+// none) takes the plant's description from the first robot's hello (then robots
+// with another plant are refused) and broadcasts nothing until fleet_learner_arm.
+// skip_version: the slot's untrained initial version, never sent (0: none).
+// NULL with reterr.
 FleetLearner* fleet_learner_start(const DaemonConfig* cfg, const PlantInfo* plant, void* zctx,
                                   SwapSlot* slot, uint64_t skip_version, MaacErr* reterr);
+// Wait (sd_notify watchdog and STATUS= meanwhile) until a robot has described the
+// plant: 0 with *ret filled (its model unresolved), -EINTR when *stop was set.
+int fleet_learner_wait_plant(FleetLearner* f, const _Atomic int* stop, PlantInfo* ret);
+// Start broadcasting (a learner started with plant NULL, once its slot holds the
+// initial policy of version skip_version, which is never sent).
+void fleet_learner_arm(FleetLearner* f, uint64_t skip_version);
 // Stop, join, free. Nullable: f.
 void fleet_learner_stop(FleetLearner* f);
 void fleet_learner_status(FleetLearner* f, FleetLearnerStatus* ret);

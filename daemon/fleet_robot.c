@@ -122,7 +122,8 @@ static uint64_t served_now(FleetRobot* r) {
 static void send_hello(FleetRobot* r, int64_t now) {
     uint64_t served = served_now(r);
     int n = fleet_encode_hello(r->tx, r->tx_cap, r->st.name, r->boot, r->plant.name, r->S, r->A,
-                               served, r->acked, r->rows);
+                               r->plant.dt, r->plant.act_low, r->plant.act_high, served,
+                               r->acked, r->rows);
     if (n > 0 && link_send(r->dealer, r->tx, (size_t)n, ZMQ_DONTWAIT) == 0) {
         r->reported_served = served;
         r->hello_ns = now;

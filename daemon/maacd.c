@@ -367,7 +367,15 @@ static void progress_line(Ctrl* c, LearnerThread* lt) {
 // Fleet roles (docs/daemon.md "Fleet"): fleet_connect makes this daemon a robot,
 // which runs no learner of its own; fleet_bind a learner. One daemon is not both.
 // 0 or -EINVAL with err.
-static int fleet_role(DaemonConfig* cfg, MaacErr* err) {
+static int fleet_role(Maacd* d, MaacErr* err) {
+    DaemonConfig* cfg = &d->cfg;
+    if (!strcmp(cfg->plant_endpoint, "none")) {   // a learner with no plant of its own
+        if (!cfg->fleet_bind[0])
+            return maac_err(err, -EINVAL, "plant.endpoint = none needs learner.fleet_bind (a "
+                            "fleet learner takes the plant's description from its robots)");
+        d->no_plant = 1;   // an idle inproc plant socket keeps the loop's machinery as is
+        snprintf(cfg->plant_endpoint, sizeof cfg->plant_endpoint, "inproc://maacd-no-plant");
+    }
     if (cfg->fleet_connect[0] && cfg->fleet_bind[0])
         return maac_err(err, -EINVAL, "learner.fleet_connect (a robot) and learner.fleet_bind "
                         "(a learner) are both set: a daemon is one or the other");
@@ -392,12 +400,30 @@ static void start_fleet(Maacd* d, Ctrl* c, const PlantInfo* plant, const Learner
         FleetRobot* fr = fleet_robot_start(&d->cfg, d->zctx, &d->slot, c, &err);
         if (!fr) maacd_log(LOG_LV_ERR, "fleet robot: %s; serving without a learner", err.msg);
         atomic_store(&d->fleet_robot, fr);
+    } else if (atomic_load(&d->fleet_learner)) {   // started early (no plant of its own)
+        fleet_learner_arm(atomic_load(&d->fleet_learner), loaded ? 0 : initial_version);
     } else if (d->cfg.fleet_bind[0]) {
         FleetLearner* fl = fleet_learner_start(&d->cfg, plant, d->zctx, &d->slot,
                                                loaded ? 0 : initial_version, &err);
         if (!fl) maacd_log(LOG_LV_ERR, "fleet learner: %s; no robots served", err.msg);
         atomic_store(&d->fleet_learner, fl);
     }
+}
+
+// The plant: a hello on the plant socket, or (plant endpoint none) the description of
+// the first robot of the fleet, taken by the fleet thread started here. 0 or -errno.
+static int wait_for_plant(Maacd* d, void* sock, PlantInfo* plant, LinkPeer* peer) {
+    if (!d->no_plant) return wait_for_hello(d, sock, plant, peer);
+    memset(peer, 0, sizeof *peer);
+    MaacErr err;
+    err.msg[0] = 0;
+    FleetLearner* fl = fleet_learner_start(&d->cfg, NULL, d->zctx, &d->slot, 0, &err);
+    if (!fl) {
+        maacd_log(LOG_LV_ERR, "fleet learner: %s", err.msg);
+        return -EINVAL;
+    }
+    atomic_store(&d->fleet_learner, fl);
+    return fleet_learner_wait_plant(fl, &d->stop, plant);
 }
 
 // Realtime with a SCHED_FIFO control thread: ZeroMQ's I/O thread carries the plant's
@@ -436,12 +462,9 @@ int main(int argc, char** argv) {
         config_usage(argv[0]);
         return 0;
     }
-    if (sec_check_config(&d->cfg, &err) < 0) {   // before anything listens
-        fprintf(stderr, "maacd: %s\n", err.msg);
-        return 2;
-    }
     notify_init(d->cfg.verbose);
-    if (fleet_role(&d->cfg, &err) < 0) {
+    if (fleet_role(d, &err) < 0 ||   // (plant endpoint none -> inproc, before the check)
+        sec_check_config(&d->cfg, &err) < 0) {   // before anything listens
         fprintf(stderr, "maacd: %s\n", err.msg);
         return 2;
     }
@@ -504,7 +527,9 @@ int main(int argc, char** argv) {
 
     PlantInfo plant;
     LinkPeer peer;
-    if (wait_for_hello(d, plant_sock, &plant, &peer) < 0) {
+    int waited = wait_for_plant(d, plant_sock, &plant, &peer);
+    if (waited < 0 && waited != -EINTR) goto out;   // (logged)
+    if (waited < 0) {
         maacd_log(LOG_LV_NOTICE, "stopped before a plant connected");
         notify_stopping();
         rc = 0;   // stopped while waiting
@@ -534,7 +559,7 @@ int main(int argc, char** argv) {
         goto out;
     }
     double rate = d->cfg.rate_hz > 0 ? d->cfg.rate_hz : 1.0 / plant.dt;
-    if (send_welcome(d, plant_sock, &peer, rate) < 0)
+    if (!d->no_plant && send_welcome(d, plant_sock, &peer, rate) < 0)
         maacd_log(LOG_LV_WARNING, "plant: welcome not sent");
     c = ctrl_create(&d->cfg, &plant, d->zctx, plant_sock, &peer, &d->slot, &err);
     if (!c) {

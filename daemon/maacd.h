@@ -38,6 +38,7 @@ typedef struct {
     SecKeys sec;                 // CURVE keys and the ZAP handler (cfg.keys points here)
     _Atomic(FleetRobot*) fleet_robot;      // robot role (fleet_connect): NULL otherwise
     _Atomic(FleetLearner*) fleet_learner;  // learner with fleet_bind: NULL otherwise
+    int no_plant;                // [plant] endpoint = none: a fleet learner without a plant
 } Maacd;
 
 // Exit status when the final checkpoint could not be written (maacd(8)).

@@ -16,7 +16,10 @@
 #            rows made during the outage reach the restarted learner (counted there:
 #            received = robot rows - first row it took, first row <= what the robots
 #            held when it stopped), and the robots then serve the new learner's policy.
-# Usage: test_fleet.py basic|restart BUILD_DIR
+#   noplant  (ctest fleet_noplant) a learner daemon with no plant of its own
+#            ([plant] endpoint = none) takes the plant from the first robot's hello,
+#            trains on two robots' rows (all of them arrive) and both serve its policy.
+# Usage: test_fleet.py basic|restart|noplant BUILD_DIR
 import json
 import os
 import shutil
@@ -102,9 +105,9 @@ def keygen(name):
 
 
 class Daemon:
-    def __init__(self, name, *extra, mode="lockstep", sim_args=()):
+    def __init__(self, name, *extra, mode="lockstep", sim_args=(), sim=True):
         self.name, self.dir = name, os.path.join(TMP, name)
-        self.sim_args = list(sim_args)
+        self.sim_args, self.has_sim = list(sim_args), sim
         os.makedirs(self.dir, exist_ok=True)
         self.plant_ep = f"ipc://{self.dir}/plant.sock"
         self.ctl_ep = f"ipc://{self.dir}/control.sock"
@@ -121,6 +124,8 @@ class Daemon:
         ENV = env or ENV
         self.p = start(self.args, self.log)
         ENV = saved
+        if not self.has_sim:
+            return self
         self.sim = start([SIM, "--plant", "inverted_pendulum", "--endpoint", self.plant_ep,
                           "--episodes", "0", "--quiet", *self.sim_args],
                          os.path.join(self.dir, "sim.log"))
@@ -138,13 +143,15 @@ class Daemon:
         return stop(self.p)
 
 
-def learner(port, key, allowed):
+def learner(port, key, allowed, plant=True):
     learn = []
     for kv in SMALL:
         learn += ["--set", "learner." + kv]
+    if not plant:
+        learn += ["--set", "plant.endpoint=none"]
     return Daemon("learner", "--set", f"learner.fleet_bind=tcp://127.0.0.1:{port}",
                   "--set", f"security.secret_key={key}", "--set", f"security.allowed_keys={allowed}",
-                  *learn)
+                  *learn, sim=plant)
 
 
 def robot(name, port, key, server_pub, mode="lockstep", *extra, sim_args=()):
@@ -330,8 +337,40 @@ def restart():
         check(d.stop() == 0, f"{d.name} exits cleanly")
 
 
+def noplant():
+    # a learner with no plant of its own: the first robot describes the plant
+    port = free_port()
+    k, allowed = keys(["learner", "r1", "r2"], ["r1", "r2"])
+    L = learner(port, k["learner"][0], allowed, plant=False).start()
+    time.sleep(1)
+    st = L.stats()
+    check(st.get("state") == "waiting_for_plant", f"learner waits for a robot: {st.get('state')}")
+    R = [robot(n, port, k[n][0], k["learner"][1]).start() for n in ("r1", "r2")]
+    ls = wait_for(lambda: (lambda s: s if s.get("fleet_version", 0) > 1 and
+                           s.get("fleet_n_robots") == 2 else None)(L.stats()), 60)
+    check(ls is not None and ls.get("plant") == "inverted_pendulum" and ls.get("episodes") == 0,
+          f"plant-less learner took the plant from a robot and published "
+          f"v{(ls or {}).get('fleet_version')}")
+    v = (ls or {}).get("fleet_version", 0)
+    check(wait_for(lambda: served_all(R, v), LAG_S, 0.05) is not None,
+          f"both robots serve the plant-less learner's v{v}")
+    for r in R:
+        r.stop_sim()
+    ss, ls = quiet_counts(L, R)
+    for r, s in zip(R, ss):
+        row = robot_row(ls, r.name) or {}
+        check(row.get("received") == s.get("fleet_rows") == s.get("transitions") and
+              s.get("fleet_rows", 0) > 100,
+              f"{r.name}: learner received {row.get('received')} of {s.get('fleet_rows')} rows")
+    check(ls.get("lt_received") == ls.get("lt_fleet_received"),
+          f"every row the learner took is a robot's ({ls.get('lt_received')} received, "
+          f"{ls.get('lt_fleet_received')} from the fleet)")
+    for d in R + [L]:
+        check(d.stop() == 0, f"{d.name} exits cleanly")
+
+
 try:
-    {"basic": basic, "restart": restart}[MODE]()
+    {"basic": basic, "restart": restart, "noplant": noplant}[MODE]()
 finally:
     for p in procs:
         if p.poll() is None:

@@ -12,11 +12,18 @@ static void roundtrips(void) {
     unsigned char buf[4096], tr[512];
     FleetMsg m;
     MaacErr e;
-    int n = fleet_encode_hello(buf, sizeof buf, "r1", 77, "hopper", 11, 3, 5, 9, 12);
+    float lo[3] = {-1, -2, -0.5f}, hi[3] = {1, 2, 0.25f};
+    int n = fleet_encode_hello(buf, sizeof buf, "r1", 77, "hopper", 11, 3, 0.008, lo, hi, 5, 9, 12);
     CHECK(n > 0 && fleet_decode(buf, (size_t)n, &m, &e) == 0, "hello: %s", e.msg);
     CHECK(m.type == FLEET_HELLO && !strcmp(m.robot, "r1") && m.boot == 77 &&
           !strcmp(m.plant, "hopper") && m.obs_dim == 11 && m.act_dim == 3 && m.served == 5 &&
-          m.acked == 9 && m.rows == 12, "hello fields");
+          m.acked == 9 && m.rows == 12 && m.dt == 0.008 && m.act_low[2] == -0.5 &&
+          m.act_high[1] == 2 && m.act_high[2] == 0.25, "hello fields");
+    float bad_hi[3] = {1, -3, 1};   // high below low: refused
+    n = fleet_encode_hello(buf, sizeof buf, "r1", 77, "hopper", 11, 3, 0.008, lo, bad_hi, 5, 9, 12);
+    CHECK(fleet_decode(buf, (size_t)n, &m, &e) == -EDOM, "inverted bounds refused");
+    n = fleet_encode_hello(buf, sizeof buf, "r1", 77, "hopper", 11, 3, -1, lo, hi, 5, 9, 12);
+    CHECK(fleet_decode(buf, (size_t)n, &m, &e) == -EPROTO, "negative dt refused");
     float rows[2 * 7] = {1, 2, 3, 4, 5, 6, 0, 7, 8, 9, 10, 11, 12, 1};   // S=2, A=1: 2S+A+2 = 7
     int k = wire_encode_transitions(tr, sizeof tr, 2, 1, 2, rows, "r1");
     n = fleet_encode_rows(buf, sizeof buf, "r1", 77, 100, 90, 5, tr, (size_t)k);

@@ -5,6 +5,7 @@
 #include "transport/fleet_wire.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 static const char* const NAMES[] = {"", "fleet_hello", "fleet_rows", "fleet_ack", "fleet_policy"};
@@ -22,11 +23,28 @@ static void kv_u(WireWriter* w, const char* k, uint64_t v) {
     wire_w_uint(w, v);
 }
 
-int fleet_encode_hello(void* buf, size_t cap, const char* robot, uint64_t boot, const char* plant, int obs_dim,
-                       int act_dim, uint64_t served, uint64_t acked, uint64_t rows) {
+static void bounds_bin(WireWriter* w, const char* key, const float* v, int n) {
+    unsigned char b[8 * WIRE_MAX_ACT];
+    for (int j = 0; j < n && j < WIRE_MAX_ACT; j++) {
+        double d = v[j];
+        uint64_t u;
+        memcpy(&u, &d, 8);
+        for (int k = 0; k < 8; k++) b[8 * j + k] = (unsigned char)(u >> (8 * k));   // LE
+    }
+    wire_w_str(w, key);
+    wire_w_bin(w, b, (size_t)(8 * (n < WIRE_MAX_ACT ? n : WIRE_MAX_ACT)));
+}
+
+int fleet_encode_hello(void* buf, size_t cap, const char* robot, uint64_t boot, const char* plant,
+                       int obs_dim, int act_dim, double dt, const float* low, const float* high,
+                       uint64_t served, uint64_t acked, uint64_t rows) {
     WireWriter w;
     wire_w_init(&w, buf, cap);
-    head(&w, FLEET_HELLO, 8);
+    head(&w, FLEET_HELLO, 11);
+    wire_w_str(&w, "dt");
+    wire_w_double(&w, dt);
+    bounds_bin(&w, "act_low", low, act_dim);
+    bounds_bin(&w, "act_high", high, act_dim);
     wire_w_str(&w, "robot");
     wire_w_str(&w, robot);
     kv_u(&w, "boot", boot);
@@ -97,6 +115,20 @@ static int get_s(const void* b, size_t n, const char* k, char* out, MaacErr* e) 
     return r < 0 ? maac_err(e, r, "%s: missing or not a string", k) : 0;
 }
 
+static int get_bounds(const void* b, size_t n, const char* k, double* out, int dim, MaacErr* e) {
+    const unsigned char* d;
+    size_t len;
+    if (wire_get_bin(b, n, k, &d, &len) < 0 || len != (size_t)(8 * dim))
+        return maac_err(e, -ERANGE, "%s: missing or not %d float64 values", k, dim);
+    for (int j = 0; j < dim; j++) {
+        uint64_t u = 0;
+        for (int q = 0; q < 8; q++) u |= (uint64_t)d[8 * j + q] << (8 * q);
+        memcpy(&out[j], &u, 8);
+        if (!isfinite(out[j])) return maac_err(e, -EDOM, "%s[%d] is not finite", k, j);
+    }
+    return 0;
+}
+
 static int decode_hello(const void* b, size_t n, FleetMsg* m, MaacErr* e) {
     uint64_t od = 0, ad = 0;
     int r;
@@ -106,9 +138,18 @@ static int decode_hello(const void* b, size_t n, FleetMsg* m, MaacErr* e) {
         (r = get_u(b, n, "served", &m->served, e)) < 0 ||
         (r = get_u(b, n, "acked", &m->acked, e)) < 0 || (r = get_u(b, n, "rows", &m->rows, e)) < 0)
         return r;
-    if (od > WIRE_MAX_OBS || ad > WIRE_MAX_ACT) return maac_err(e, -ERANGE, "dims too large");
+    if (od < 1 || od > WIRE_MAX_OBS || ad < 1 || ad > WIRE_MAX_ACT)
+        return maac_err(e, -ERANGE, "dims out of range");
     m->obs_dim = (int)od;
     m->act_dim = (int)ad;
+    if (wire_get_double(b, n, "dt", &m->dt) < 0 || !(m->dt > 0) || !isfinite(m->dt))
+        return maac_err(e, -EPROTO, "dt: missing or not a positive number");
+    if ((r = get_bounds(b, n, "act_low", m->act_low, m->act_dim, e)) < 0 ||
+        (r = get_bounds(b, n, "act_high", m->act_high, m->act_dim, e)) < 0)
+        return r;
+    for (int j = 0; j < m->act_dim; j++)
+        if (!(m->act_low[j] < m->act_high[j]))
+            return maac_err(e, -EDOM, "act_low[%d] >= act_high[%d]", j, j);
     return 0;
 }
 

@@ -44,6 +44,9 @@ typedef struct {
                                    // restarted and its rows count from 0 again)
     char plant[WIRE_MAX_NAME];     // hello: its plant
     int obs_dim, act_dim;          // hello
+    double dt;                     // hello: the plant's control period (s)
+    double act_low[WIRE_MAX_ACT];  // hello: action bounds (act_dim; sent as bin float64 LE)
+    double act_high[WIRE_MAX_ACT];
     uint64_t served;               // hello, rows: policy version the robot serves
     uint64_t acked;                // hello, rows: the oldest row the robot still holds
     uint64_t rows;                 // hello: rows made so far
@@ -63,8 +66,10 @@ typedef struct {
 int fleet_decode(const void* buf, size_t len, FleetMsg* ret, MaacErr* reterr);
 
 // Encoders: bytes written or -ENOBUFS.
-int fleet_encode_hello(void* buf, size_t cap, const char* robot, uint64_t boot, const char* plant, int obs_dim,
-                       int act_dim, uint64_t served, uint64_t acked, uint64_t rows);
+// (the plant: name, dims, period dt, bounds low/high of act_dim floats)
+int fleet_encode_hello(void* buf, size_t cap, const char* robot, uint64_t boot, const char* plant,
+                       int obs_dim, int act_dim, double dt, const float* low, const float* high,
+                       uint64_t served, uint64_t acked, uint64_t rows);
 int fleet_encode_rows(void* buf, size_t cap, const char* robot, uint64_t boot, uint64_t seq, uint64_t acked,
                       uint64_t served, const void* tr, size_t tr_len);
 int fleet_encode_ack(void* buf, size_t cap, uint64_t learner, uint64_t next, int rewind,
