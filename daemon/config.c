@@ -64,6 +64,9 @@ static const Entry TABLE[] = {
     E("learner", "warmup_updates", T_LONG, warmup_updates, 0, 1e9),
     E("learner", "fleet_bind", T_STR, fleet_bind, 0, 0),
     E("learner", "fleet_connect", T_STR, fleet_connect, 0, 0),
+    E("fleet", "name", T_STR, fleet_name, 0, 0),
+    E("fleet", "buffer_s", T_DOUBLE, fleet_buffer_s, 0.1, 86400),
+    E("fleet", "lost_after_s", T_DOUBLE, fleet_lost_after_s, 0.1, 3600),
     E("daemon", "control_endpoint", T_STR, control_endpoint, 0, 0),
     E("daemon", "checkpoint_dir", T_STR, checkpoint_dir, 0, 0),
     E("daemon", "policy_file", T_STR, policy_file, 0, 0),
@@ -104,6 +107,8 @@ void config_default(DaemonConfig* c) {
                                    sizeof c->control_endpoint);
     c->checkpoint_every_s = 600;
     c->warmup_updates = 2000;
+    c->fleet_buffer_s = 60;
+    c->fleet_lost_after_s = 3;
     c->swap_max_bytes = 64L << 20;
     c->swap_max_params = 4L << 20;
     c->swap_max_memory_mb = 64;

@@ -57,7 +57,13 @@ typedef struct {
     int n_learner_set;               // other [learner] keys, passed to learner_config_set
     char learner_set[CFG_MAX_LEARNER_SET][2][64];   // (n_learner_set) key, value
     char fleet_bind[CFG_STR];        // "" or tcp endpoint where other daemons push transitions
-    char fleet_connect[CFG_STR];     // "" or a learner daemon's fleet endpoint to push ours to
+    char fleet_connect[CFG_STR];     // "" or a learner daemon's fleet endpoint: this daemon
+                                     // is then a robot (daemon/fleet_robot.h)
+    // [fleet] (docs/daemon.md "Fleet")
+    char fleet_name[64];             // this robot's name at the learner ("" = host name)
+    double fleet_buffer_s;           // robot: rows held for a learner outage, in seconds
+                                     // of the control rate
+    double fleet_lost_after_s;       // robot: the learner is lost after this long unheard
     // [daemon]
     char control_endpoint[CFG_STR];  // maacctl's socket
     char checkpoint_dir[CFG_STR];    // state: checkpoints, episodes.csv ("" = the default,

@@ -195,6 +195,80 @@ static void hist_kv(Kv* k, const char* prefix, const RtHist* h) {
     kv_double(k, key, s.max_ns * 1e-3);
 }
 
+// Fleet figures (daemon/fleet_robot.h, fleet_learner.h): the robot's link, or the
+// learner's per-robot table as an array of maps under "fleet_robots".
+static void add_fleet_robot(Kv* k, FleetRobot* fr) {
+    FleetRobotStatus s;
+    fleet_robot_status(fr, &s);
+    kv_str(k, "fleet_role", "robot");
+    kv_str(k, "fleet_name", s.name);
+    kv_bool(k, "fleet_connected", s.connected);
+    kv_double(k, "fleet_learner_silent_s", s.silent_s >= 0 ? s.silent_s : NAN);
+    kv_uint(k, "fleet_rows", s.rows);
+    kv_uint(k, "fleet_sent", s.sent);
+    kv_uint(k, "fleet_acked", s.acked);
+    kv_uint(k, "fleet_resent", s.resent);
+    kv_uint(k, "fleet_buffered", s.buffered);
+    kv_uint(k, "fleet_buffer_rows", s.buffer_rows);
+    kv_double(k, "fleet_buffer_s", s.buffer_s);
+    kv_bool(k, "fleet_buffer_is_full", s.full);
+    kv_uint(k, "fleet_buffer_full", s.buffer_full);
+    kv_uint(k, "fleet_bad_messages", s.bad_messages);
+    kv_uint(k, "fleet_policies_received", s.policies_received);
+    kv_uint(k, "fleet_policies_applied", s.policies_applied);
+    kv_uint(k, "fleet_policies_rejected", s.policies_rejected);
+    kv_str(k, "fleet_last_reject", s.last_reject);
+    kv_uint(k, "fleet_learner_version", s.learner_version);
+    kv_uint(k, "fleet_learner_id", s.learner_id);
+    kv_uint(k, "fleet_learner_restarts", s.learner_restarts);
+    kv_uint(k, "fleet_lost_events", s.lost_events);
+}
+
+static void robot_map(WireWriter* w, const FleetRobotInfo* r) {
+    wire_w_map(w, 12);
+    wire_w_str(w, "name"); wire_w_str(w, utf8_valid(r->name) ? r->name : "?");
+    wire_w_str(w, "received"); wire_w_uint(w, r->received);
+    wire_w_str(w, "first_seq"); wire_w_uint(w, r->first_seq);
+    wire_w_str(w, "next_seq"); wire_w_uint(w, r->next_seq);
+    wire_w_str(w, "duplicates"); wire_w_uint(w, r->duplicates);
+    wire_w_str(w, "rewinds"); wire_w_uint(w, r->rewinds);
+    wire_w_str(w, "robot_rows"); wire_w_uint(w, r->robot_rows);
+    wire_w_str(w, "served_version"); wire_w_uint(w, r->served);
+    wire_w_str(w, "restarts"); wire_w_uint(w, r->restarts);
+    wire_w_str(w, "policies_sent"); wire_w_uint(w, r->policies_sent);
+    wire_w_str(w, "last_seen_s"); wire_w_double(w, r->last_seen_s);
+    wire_w_str(w, "lag_ms"); wire_w_double(w, r->lag_ms);
+}
+
+static void add_fleet_learner(Kv* k, FleetLearner* fl) {
+    FleetLearnerStatus* s = malloc(sizeof *s);
+    if (!s) return;
+    fleet_learner_status(fl, s);
+    kv_str(k, "fleet_role", "learner");
+    kv_uint(k, "fleet_learner_id", s->learner_id);
+    kv_uint(k, "fleet_n_robots", (uint64_t)s->n_robots);
+    kv_uint(k, "fleet_rows_in", s->rows_in);
+    kv_uint(k, "fleet_not_forwarded", s->not_forwarded);
+    kv_uint(k, "fleet_bad_messages", s->bad_messages);
+    kv_uint(k, "fleet_robots_refused", s->robots_refused);
+    kv_uint(k, "fleet_broadcasts", s->broadcasts);
+    kv_uint(k, "fleet_version", s->version);
+    kv_uint(k, "fleet_policy_bytes", s->policy_bytes);
+    kv_uint(k, "fleet_lag_n", s->lag_n);
+    kv_double(k, "fleet_lag_p50_ms", s->lag_p50_ms);
+    kv_double(k, "fleet_lag_p99_ms", s->lag_p99_ms);
+    kv_double(k, "fleet_lag_max_ms", s->lag_max_ms);
+    kv_uint(k, "fleet_lag_all_n", s->lag_all_n);
+    kv_double(k, "fleet_lag_all_p50_ms", s->lag_all_p50_ms);
+    kv_double(k, "fleet_lag_all_p99_ms", s->lag_all_p99_ms);
+    kv_double(k, "fleet_lag_all_max_ms", s->lag_all_max_ms);
+    wire_w_str(&k->w, "fleet_robots");
+    wire_w_array(&k->w, (uint32_t)s->n_robots);
+    for (int i = 0; i < s->n_robots; i++) robot_map(&k->w, &s->robots[i]);
+    k->n++;
+    free(s);
+}
+
 static void add_stats(Maacd* d, Kv* k) {
     add_status(d, k, 1);
     Ctrl* c = atomic_load(&d->ctrl);
@@ -228,6 +302,10 @@ static void add_stats(Maacd* d, Kv* k) {
         hist_kv(k, "jitter", &st->jitter);
         hist_kv(k, "compute", &st->compute);
     }
+    FleetRobot* fr = atomic_load(&d->fleet_robot);
+    FleetLearner* fl = atomic_load(&d->fleet_learner);
+    if (fr) add_fleet_robot(k, fr);
+    if (fl) add_fleet_learner(k, fl);
     LearnerThread* lt = atomic_load(&d->lt);
     if (lt) {
         LtStatus s;
@@ -444,6 +522,13 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
         }
         LtStatus lts;
         if (lt) lt_status(lt, &lts);
+        if (am == ACT_MODE_MPC && d->cfg.fleet_connect[0]) {
+            n = reply_err(out, cap, "mpc_unavailable", "a fleet robot serves the learner's "
+                          "policy only: CEM-MPC would need the learner's model ensemble and Q "
+                          "(megabytes per publication), which are not broadcast (docs/daemon.md "
+                          "\"Fleet\")");
+            goto done;
+        }
         if (am == ACT_MODE_MPC && (!lt || lts.state == LT_FAILED || lts.state == LT_DISABLED)) {
             // CEM plans with the learner's models and the plant's reward or their reward head
             n = reply_err(out, cap, "mpc_unavailable", "CEM-MPC needs the learner's models and "

@@ -22,6 +22,7 @@
 
 #include "daemon/notify.h"
 #include "daemon/plant_config.h"
+#include "daemon/fleet_learner.h"
 #include "daemon/rt.h"
 #include "daemon/saver.h"
 #include "daemon/security.h"
@@ -38,8 +39,7 @@ struct LearnerThread {
     SwapSlot* slot;
     Ctrl* ctrl;
     void* pull;                 // inproc PULL
-    void* fleet_pull;           // tcp PULL (nullable)
-    void* fleet_push;           // PUSH to another learner (nullable)
+    void* fleet_pull;           // robots' rows from the fleet thread (nullable)
     Learner* l;
     int lockstep;               // one row per train step (maac train's schedule)
     unsigned char* rx;          // receive buffer
@@ -115,15 +115,10 @@ static int bind_sockets(LearnerThread* t, const DaemonConfig* cfg, MaacErr* rete
     o.rcvhwm = t->lockstep ? 8 : 100000;
     t->pull = link_bind(t->zctx, ZMQ_PULL, LINK_LEARNER_INPROC, &o, reterr);
     if (!t->pull) return -EINVAL;
-    if (cfg->fleet_bind[0]) {
+    if (cfg->fleet_bind[0]) {   // daemon/fleet_learner.c forwards the robots' rows here
         o.rcvhwm = 100000;
-        t->fleet_pull = sec_bind(cfg, t->zctx, ZMQ_PULL, cfg->fleet_bind, &o, reterr);
+        t->fleet_pull = link_bind(t->zctx, ZMQ_PULL, LINK_FLEET_INPROC, &o, reterr);
         if (!t->fleet_pull) return -EINVAL;
-    }
-    if (cfg->fleet_connect[0]) {
-        o.sndhwm = 100000;
-        t->fleet_push = sec_connect(cfg, t->zctx, ZMQ_PUSH, cfg->fleet_connect, &o, reterr);
-        if (!t->fleet_push) return -EINVAL;
     }
     return 0;
 }
@@ -141,7 +136,8 @@ LearnerThread* lt_create(const DaemonConfig* cfg, const LearnerConfig* lc, const
     t->zctx = zctx;
     t->slot = slot;
     t->ctrl = ctrl;
-    t->lockstep = cfg->plant_mode == PLANT_MODE_LOCKSTEP;
+    // a fleet learner takes rows from many robots: realtime ingestion whatever its own plant
+    t->lockstep = cfg->plant_mode == PLANT_MODE_LOCKSTEP && !cfg->fleet_bind[0];
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->cond, NULL);
     t->rx_cap = wire_transitions_size(plant->obs_dim, plant->act_dim, 4096, "fleet-sender-name-") +
@@ -181,7 +177,6 @@ void lt_free(LearnerThread* t) {
     if (!t) return;
     link_close(t->pull);
     link_close(t->fleet_pull);
-    link_close(t->fleet_push);
     saver_free(t->saver);   // finishes a write in progress
     learner_free(t->l);
     policy_free(t->start_policy);
@@ -411,7 +406,6 @@ static int recv_one(LearnerThread* t, void* sock, int fleet) {
             count_bad(t, fleet, r < 0 ? err.msg : "not transitions");
             continue;
         }
-        if (!fleet && t->fleet_push) (void)link_send(t->fleet_push, t->rx, (size_t)n, ZMQ_DONTWAIT);
         t->row_next = 0;
         t->row_n = t->msg->u.tr.n;
         t->row_fleet = fleet;

@@ -4,8 +4,8 @@
 // state checkpoints that never make anyone wait on the learner.
 //
 // Binds ZMQ_PULL at LINK_LEARNER_INPROC (the control thread's transitions) and,
-// when configured, at fleet_bind (tcp: other daemons' transitions); forwards local
-// transitions to fleet_connect when set.
+// with fleet_bind, at LINK_FLEET_INPROC (robots' rows, from daemon/fleet_learner.c).
+// A robot daemon (fleet_connect) runs no learner thread (daemon/fleet_robot.h).
 //
 // Ingestion is decoupled from the updates (docs/daemon.md "The learner thread"):
 //   realtime   every waiting transition is added to D_env at every safe point of the

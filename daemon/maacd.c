@@ -218,14 +218,18 @@ static void status_line(Maacd* d, Ctrl* c, LearnerThread* lt) {
     LtStatus s;
     memset(&s, 0, sizeof s);
     if (lt) lt_status(lt, &s);
+    char fleet[256] = "";
+    FleetRobot* fr = atomic_load(&d->fleet_robot);
+    if (fr) fleet_robot_line(fr, fleet, sizeof fleet);
     notify_status("policy v%llu, %llu ticks, %llu misses, jitter p99 %.1f us, %llu episodes, "
-                  "return %.1f (mean10 %.1f), learner %s%s%s%s",
+                  "return %.1f (mean10 %.1f), learner %s%s%s%s%s%s",
                   (unsigned long long)atomic_load(&st->policy_version),
                   (unsigned long long)atomic_load(&st->ticks),
                   (unsigned long long)atomic_load(&st->misses), j.p99_ns * 1e-3,
                   (unsigned long long)atomic_load(&st->episodes), atomic_load(&st->last_return),
-                  atomic_load(&st->mean_return), lt ? lt_state_name(s.state) : "off",
-                  s.paused ? " (paused)" : "", d->alarm_text[0] ? "; ALARM: " : "", d->alarm_text);
+                  atomic_load(&st->mean_return),
+                  lt ? lt_state_name(s.state) : fr ? "remote" : "off", s.paused ? " (paused)" : "",
+                  fleet[0] ? "; " : "", fleet, d->alarm_text[0] ? "; ALARM: " : "", d->alarm_text);
 }
 
 // The state directory: resolved (never "none" by default), created, checked, and
@@ -360,6 +364,68 @@ static void progress_line(Ctrl* c, LearnerThread* lt) {
               (unsigned long long)atomic_load(&st->transitions_dropped));
 }
 
+// Fleet roles (docs/daemon.md "Fleet"): fleet_connect makes this daemon a robot,
+// which runs no learner of its own; fleet_bind a learner. One daemon is not both.
+// 0 or -EINVAL with err.
+static int fleet_role(Maacd* d, MaacErr* err) {
+    DaemonConfig* cfg = &d->cfg;
+    if (!strcmp(cfg->plant_endpoint, "none")) {   // a learner with no plant of its own
+        if (!cfg->fleet_bind[0])
+            return maac_err(err, -EINVAL, "plant.endpoint = none needs learner.fleet_bind (a "
+                            "fleet learner takes the plant's description from its robots)");
+        d->no_plant = 1;   // an idle inproc plant socket keeps the loop's machinery as is
+        snprintf(cfg->plant_endpoint, sizeof cfg->plant_endpoint, "inproc://maacd-no-plant");
+    }
+    if (cfg->fleet_connect[0] && cfg->fleet_bind[0])
+        return maac_err(err, -EINVAL, "learner.fleet_connect (a robot) and learner.fleet_bind "
+                        "(a learner) are both set: a daemon is one or the other");
+    if (cfg->fleet_bind[0] && !cfg->learn)
+        return maac_err(err, -EINVAL, "learner.fleet_bind needs the learner ([learner] enabled "
+                        "= true): robots' rows would have no one to take them");
+    if (cfg->fleet_connect[0] && cfg->learn) {
+        cfg->learn = 0;
+        maacd_log(LOG_LV_NOTICE, "fleet robot: no local learner; the learner at %s trains on "
+                  "this robot's transitions and sends its policies", cfg->fleet_connect);
+    }
+    return 0;
+}
+
+// Start the fleet thread of this daemon's role (after the control loop and learner).
+static void start_fleet(Maacd* d, Ctrl* c, const PlantInfo* plant, const LearnerConfig* lc,
+                        int loaded, uint64_t initial_version) {
+    MaacErr err;
+    err.msg[0] = 0;
+    if (d->cfg.fleet_connect[0]) {
+        ctrl_set_explore(c, d->cfg.explore, loaded ? 0 : lc->init_random_steps);
+        FleetRobot* fr = fleet_robot_start(&d->cfg, d->zctx, &d->slot, c, &err);
+        if (!fr) maacd_log(LOG_LV_ERR, "fleet robot: %s; serving without a learner", err.msg);
+        atomic_store(&d->fleet_robot, fr);
+    } else if (atomic_load(&d->fleet_learner)) {   // started early (no plant of its own)
+        fleet_learner_arm(atomic_load(&d->fleet_learner), loaded ? 0 : initial_version);
+    } else if (d->cfg.fleet_bind[0]) {
+        FleetLearner* fl = fleet_learner_start(&d->cfg, plant, d->zctx, &d->slot,
+                                               loaded ? 0 : initial_version, &err);
+        if (!fl) maacd_log(LOG_LV_ERR, "fleet learner: %s; no robots served", err.msg);
+        atomic_store(&d->fleet_learner, fl);
+    }
+}
+
+// The plant: a hello on the plant socket, or (plant endpoint none) the description of
+// the first robot of the fleet, taken by the fleet thread started here. 0 or -errno.
+static int wait_for_plant(Maacd* d, void* sock, PlantInfo* plant, LinkPeer* peer) {
+    if (!d->no_plant) return wait_for_hello(d, sock, plant, peer);
+    memset(peer, 0, sizeof *peer);
+    MaacErr err;
+    err.msg[0] = 0;
+    FleetLearner* fl = fleet_learner_start(&d->cfg, NULL, d->zctx, &d->slot, 0, &err);
+    if (!fl) {
+        maacd_log(LOG_LV_ERR, "fleet learner: %s", err.msg);
+        return -EINVAL;
+    }
+    atomic_store(&d->fleet_learner, fl);
+    return fleet_learner_wait_plant(fl, &d->stop, plant);
+}
+
 // Realtime with a SCHED_FIFO control thread: ZeroMQ's I/O thread carries the plant's
 // observations on ipc and tcp, so it gets SCHED_FIFO one below the control thread;
 // at SCHED_OTHER a loaded machine delays observations past the stale time. Set only
@@ -396,11 +462,12 @@ int main(int argc, char** argv) {
         config_usage(argv[0]);
         return 0;
     }
-    if (sec_check_config(&d->cfg, &err) < 0) {   // before anything listens
+    notify_init(d->cfg.verbose);
+    if (fleet_role(d, &err) < 0 ||   // (plant endpoint none -> inproc, before the check)
+        sec_check_config(&d->cfg, &err) < 0) {   // before anything listens
         fprintf(stderr, "maacd: %s\n", err.msg);
         return 2;
     }
-    notify_init(d->cfg.verbose);
     log_blas_core();
     d->start_ns = rt_now_ns();
     g_daemon = d;
@@ -460,7 +527,9 @@ int main(int argc, char** argv) {
 
     PlantInfo plant;
     LinkPeer peer;
-    if (wait_for_hello(d, plant_sock, &plant, &peer) < 0) {
+    int waited = wait_for_plant(d, plant_sock, &plant, &peer);
+    if (waited < 0 && waited != -EINTR) goto out;   // (logged)
+    if (waited < 0) {
         maacd_log(LOG_LV_NOTICE, "stopped before a plant connected");
         notify_stopping();
         rc = 0;   // stopped while waiting
@@ -483,13 +552,14 @@ int main(int argc, char** argv) {
     }
     int loaded = 0;
     ServedPolicy* sp = initial_policy(d, &plant, &lc, &loaded);
-    if (!sp || swap_publish(&d->slot, sp, sp->pi->version, NULL) < 0) {
+    uint64_t v0 = 0;
+    if (!sp || swap_publish(&d->slot, sp, sp->pi->version, &v0) < 0) {
         maacd_log(LOG_LV_ERR, "cannot create the initial policy");
         served_free(sp);
         goto out;
     }
     double rate = d->cfg.rate_hz > 0 ? d->cfg.rate_hz : 1.0 / plant.dt;
-    if (send_welcome(d, plant_sock, &peer, rate) < 0)
+    if (!d->no_plant && send_welcome(d, plant_sock, &peer, rate) < 0)
         maacd_log(LOG_LV_WARNING, "plant: welcome not sent");
     c = ctrl_create(&d->cfg, &plant, d->zctx, plant_sock, &peer, &d->slot, &err);
     if (!c) {
@@ -509,6 +579,7 @@ int main(int argc, char** argv) {
     if (!wd) maacd_log(LOG_LV_WARNING, "watchdog thread did not start");
     if (d->cfg.learn) lt = start_learner(d, &lc, &plant, c, sp->pi, loaded);
     atomic_store(&d->lt, lt);
+    start_fleet(d, c, &plant, &lc, loaded, v0);
     open_episode_log(d, c);
     rc = 0;
 
@@ -545,6 +616,9 @@ out:
     // a lost checkpoint is a failure the supervisor must see (maacd(8): exit 3)
     if (atomic_load(&d->ctrl) && final_checkpoint(d, lt) < 0 && rc == 0) rc = MAACD_EXIT_CHECKPOINT;
     ctl_server_stop(ctl);
+    // the fleet threads (they use the loop, the slot and the learner's pipe)
+    fleet_robot_stop(atomic_exchange(&d->fleet_robot, NULL));
+    fleet_learner_stop(atomic_exchange(&d->fleet_learner, NULL));
     watchdog_stop(wd);
     if (c) ctrl_stop(c);
     if (c) ctrl_drain_events(c);

@@ -12,6 +12,8 @@
 
 #include "daemon/config.h"
 #include "daemon/ctrl.h"
+#include "daemon/fleet_learner.h"
+#include "daemon/fleet_robot.h"
 #include "daemon/learner_thread.h"
 #include "daemon/security.h"
 #include "daemon/swap.h"
@@ -34,6 +36,9 @@ typedef struct {
     _Atomic uint64_t alarm_window_drops;  // drops + misses over the last minute
     char alarm_text[160];        // what is raised ("" = nothing; main thread only)
     SecKeys sec;                 // CURVE keys and the ZAP handler (cfg.keys points here)
+    _Atomic(FleetRobot*) fleet_robot;      // robot role (fleet_connect): NULL otherwise
+    _Atomic(FleetLearner*) fleet_learner;  // learner with fleet_bind: NULL otherwise
+    int no_plant;                // [plant] endpoint = none: a fleet learner without a plant
 } Maacd;
 
 // Exit status when the final checkpoint could not be written (maacd(8)).

@@ -11,7 +11,7 @@
 //
 // Roles (zmq_curve(7)): a bound maacd socket is a CURVE server (ZMQ_CURVE_SERVER,
 // its secret key, ZMQ_ZAP_DOMAIN "maacd"); every client (maac-sim, maacctl, a
-// fleet daemon's PUSH) sets its own key pair and the server's public key. libzmq
+// fleet robot's DEALER) sets its own key pair and the server's public key. libzmq
 // asks the ZAP handler on inproc://zeromq.zap.01 of the server's context about
 // every CURVE handshake; ours answers 200 for a listed client key and 400 for
 // anything else, and counts both. A peer without CURVE never gets past the

@@ -12,8 +12,9 @@
 //                per message; a REQ client's empty delimiter frame is kept in the
 //                LinkPeer and echoed back so REQ works too.
 //   control      daemon binds ZMQ_REP (default: sockdir.h); maacctl connects ZMQ_REQ.
-//   transitions  learner binds ZMQ_PULL ("inproc://maacd-learner", and tcp for a fleet);
-//                the control thread / fleet daemons connect ZMQ_PUSH.
+//   transitions  learner binds ZMQ_PULL ("inproc://maacd-learner"); the control thread
+//                connects ZMQ_PUSH. fleet: a learner daemon binds ZMQ_ROUTER, robot
+//                daemons connect ZMQ_DEALER (transport/fleet_wire.h).
 //
 // Return values: 0 / byte counts, or negative errno (from zmq_errno): -EAGAIN when a
 // non-blocking call would block or a timeout passed, -EMSGSIZE when a received

@@ -1161,3 +1161,17 @@ int wire_get_str(const void* buf, size_t len, const char* key, char* out, size_t
     out[sn] = 0;
     return 0;
 }
+
+int wire_get_bin(const void* buf, size_t len, const char* key, const unsigned char** ret,
+                 size_t* ret_len) {
+    size_t off, n;
+    const unsigned char* d;
+    uint32_t dn;
+    int rc = wire_find_key(buf, len, key, &off, &n);
+    if (rc < 0) return rc;
+    Rd r = {buf, off + n, off};
+    if ((rc = rd_bin(&r, &d, &dn)) < 0) return rc;
+    *ret = d;
+    *ret_len = dn;
+    return 0;
+}

@@ -216,5 +216,8 @@ int wire_get_bool(const void* buf, size_t len, const char* key, int* ret);
 int wire_get_int(const void* buf, size_t len, const char* key, int64_t* ret);
 int wire_get_double(const void* buf, size_t len, const char* key, double* ret);
 int wire_get_str(const void* buf, size_t len, const char* key, char* out, size_t cap);
+// A top-level bin value: *ret points into buf (valid while it is). 0 or -errno.
+int wire_get_bin(const void* buf, size_t len, const char* key, const unsigned char** ret,
+                 size_t* ret_len);
 
 #endif
