@@ -29,10 +29,11 @@ static void* watchdog_main(void* arg) {
             maacd_log(LOG_LV_WARNING, "control loop unhealthy: watchdog not fed");
             last_warn = now;
         }
-        // sleep in short slices so stop is prompt
-        for (int64_t slept = 0; slept < w->every_ns && !atomic_load(&w->stop);
-             slept += 50000000LL) {
-            struct timespec ts = {0, 50000000L};
+        // sleep in short slices so stop is prompt, to a deadline on the monotonic clock
+        // (late wake-ups of the slices do not add up)
+        int64_t deadline = now + w->every_ns;
+        for (int64_t left; (left = deadline - rt_now_ns()) > 0 && !atomic_load(&w->stop);) {
+            struct timespec ts = {0, (long)(left < 50000000LL ? left : 50000000LL)};
             nanosleep(&ts, NULL);
         }
     }
@@ -44,7 +45,9 @@ Watchdog* watchdog_start(Ctrl* c) {
     if (!w) return NULL;
     w->c = c;
     uint64_t usec = notify_watchdog_usec();
-    w->every_ns = usec ? (int64_t)usec * 1000 / 2 : 1000000000LL;
+    // every WatchdogSec/4: a ping is then due at least every WatchdogSec/2 even when
+    // a loaded machine delays this thread's wake-up by a quarter of the timeout
+    w->every_ns = usec ? (int64_t)usec * 1000 / 4 : 1000000000LL;
     atomic_init(&w->stop, 0);
     if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0) {
         free(w);

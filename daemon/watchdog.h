@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // watchdog.h -- systemd's WATCHDOG=1 from a thread of its own.
 //
-// The thread pings every WatchdogSec/2 (1 s without a watchdog, harmless) while the
+// The thread pings every WatchdogSec/4 (1 s without a watchdog, harmless) while the
 // control loop is healthy (ctrl_healthy), and never waits on anything else: no save,
 // model fit or learner request can hold the ping back. An unhealthy loop stops the
 // pings and is logged (rate-limited to one line per 10 s).

@@ -291,11 +291,13 @@ def test_watchdog():
     print(f"     {n_fit} pings, max gap {mg:.2f} s, fit observed {fit_seen}x, "
           f"{saves} saves during it", flush=True)
     check(fit_seen >= 3 and saves >= 3, "model fit and saves observed")
-    # what systemd enforces: a ping within WatchdogSec (2 s) whatever the learner does
-    # (the slow fits last far longer, so a watchdog that waited on them would fail here);
-    # pings are sent every WatchdogSec/2, the rest is slack for a loaded machine
-    check(n_fit > 10 and mg < 2.0,
-          f"WATCHDOG=1 within WatchdogSec = 2 s throughout (max gap {mg:.2f} s)")
+    # pings are sent every WatchdogSec/4 = 0.5 s; the bound is a ping at least
+    # every WatchdogSec/2 = 1 s, whatever the learner does (the slow fits last far
+    # longer, so a watchdog that waited on them fails here); 0.25 s of the slack is for
+    # this test's own Python listener on a loaded machine
+    check(n_fit > 20 and mg <= 1.25,
+          f"WATCHDOG=1 at least every WatchdogSec/2 = 1 s (max gap {mg:.2f} s, "
+          f"listener slack 0.25 s)")
 
 
 def test_parity():
