@@ -10,6 +10,9 @@
 #
 #   bench/realtime.py BUILD_DIR --plant hopper --minutes 30 [--rate HZ] [--lockstep]
 #                     [--csv OUT.csv] [--set learner.KEY=V ...] [--rt]
+#   bench/realtime.py BUILD_DIR --plant hopper --lockstep-only UPDATES
+# --lockstep-only runs only the lock-step reference, to the given number of updates (the
+# realtime run's final lt_updates), e.g. to redo the reference on a quieter machine.
 # --rt runs the control loop at SCHED_FIFO 80 and maac-sim at SCHED_FIFO 70 (needs root
 # or CAP_SYS_NICE), as on a robot whose timing does not depend on the learner's machine.
 # The data age is sampled every 5 s; each row reports the largest sample of its minute.
@@ -31,6 +34,7 @@ ap.add_argument("--lockstep", action="store_true")
 ap.add_argument("--csv", default="")
 ap.add_argument("--set", action="append", default=[])
 ap.add_argument("--rt", action="store_true")
+ap.add_argument("--lockstep-only", type=int, default=0, metavar="UPDATES")
 a = ap.parse_args()
 B = os.path.abspath(a.build)
 MAACD, CTL = f"{B}/daemon/maacd", f"{B}/daemon/maacctl"
@@ -98,6 +102,24 @@ def run(mode, until):
         p.wait(60)
     return rows, last
 
+
+if a.lockstep_only:
+    # to the given updates, then on to the next deterministic evaluation (every
+    # control.eval_every-th episode), so the return printed is one measured after them
+    seen = {}
+
+    def done(t, st):
+        if st.get("lt_updates", 0) < a.lockstep_only:
+            return False
+        if "at" not in seen:
+            seen["at"] = (st.get("lt_updates"), st.get("env_steps"), st.get("eval_return"))
+            print(f"lock-step {a.plant}: {seen['at'][0]} updates at {seen['at'][1]} env steps, "
+                  f"last evaluation {seen['at'][2]}; on to the next evaluation", flush=True)
+        return st.get("eval_return") != seen["at"][2]
+    _, ls = run("lockstep", done)
+    print(f"lock-step {a.plant} at {ls.get('lt_updates')} updates ({ls.get('env_steps')} env "
+          f"steps): eval return {ls.get('eval_return')}", flush=True)
+    raise SystemExit(0)
 
 rows, last = run("realtime", lambda t, st: t >= a.minutes)
 if a.csv and rows:
