@@ -16,6 +16,9 @@ It runs learning episodes for --learn-seconds (or --episodes), then, with
 --eval-episodes, pauses learning over the control socket (`pause`: the daemon then
 serves the deterministic policy) and reports the deterministic return; with
 --expect-return R it exits 1 when that return is below R. The optimum return of
+--eval-mode mpc switches the daemon to CEM-MPC (`mode mpc`), waits for the next
+publication (which carries the models and Q that CEM plans with), then pauses and
+evaluates the planner instead of the policy. The optimum return of
 this task is printed with --optimum (projected gradient ascent over the 200
 actions: the return is concave in them).
 
@@ -181,6 +184,24 @@ def ctl(ctx, endpoint, cmd, arg=None):
     return rep
 
 
+def to_mpc(ctx, d, args):
+    """Switch to CEM-MPC and run learning episodes until a publication made after the
+    switch is served (it carries the models and Q that CEM plans with): two versions on,
+    as one may have been on its way at the switch."""
+    v0 = ctl(ctx, args.control_endpoint, "status").get("served_version")
+    rep = ctl(ctx, args.control_endpoint, "mode", "mpc")
+    if not rep.get("ok"):
+        print("driver: mode mpc refused: %s" % rep, file=sys.stderr)
+        return False
+    for _ in range(50):
+        v = ctl(ctx, args.control_endpoint, "status").get("served_version")
+        if isinstance(v, int) and isinstance(v0, int) and v >= v0 + 2:
+            return True
+        d.episode()
+    print("driver: no publication after mode mpc", file=sys.stderr)
+    return False
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--endpoint", default="ipc:///tmp/maacd/plant.sock")
@@ -188,6 +209,7 @@ def main(argv):
     ap.add_argument("--learn-seconds", type=float, default=0.0)
     ap.add_argument("--episodes", type=int, default=0, help="learning episodes (or time)")
     ap.add_argument("--eval-episodes", type=int, default=0)
+    ap.add_argument("--eval-mode", choices=["policy", "mpc"], default="policy")
     ap.add_argument("--expect-return", type=float, default=None)
     ap.add_argument("--optimum", action="store_true", help="print the optimum return and exit")
     ap.add_argument("--timeout-ms", type=int, default=10000)
@@ -206,6 +228,8 @@ def main(argv):
         k += 1
         print("episode %d return %.3f at %.0f s" % (k, last, time.monotonic() - t0), flush=True)
     status = 0
+    if args.eval_episodes and args.eval_mode == "mpc" and not to_mpc(ctx, d, args):
+        return 1
     if args.eval_episodes:
         rep = ctl(ctx, args.control_endpoint, "pause")
         if not rep.get("ok"):
@@ -213,8 +237,9 @@ def main(argv):
             return 1
         rets = [d.episode() for _ in range(args.eval_episodes)]
         ev = sum(rets) / len(rets)
-        print("eval return %.3f after %d episodes, %.0f s (deterministic policy)" %
-              (ev, k, time.monotonic() - t0), flush=True)
+        print("eval return %.3f after %d episodes, %.0f s (%s)" %
+              (ev, k, time.monotonic() - t0,
+               "CEM-MPC" if args.eval_mode == "mpc" else "deterministic policy"), flush=True)
         if args.expect_return is not None and ev < args.expect_return:
             print("driver: eval return %.3f below %.3f" % (ev, args.expect_return),
                   file=sys.stderr)
