@@ -354,18 +354,24 @@ static int restore_replay(const Ckpt* ck, const char* name, ReplayBuffer** rbp, 
     return 0;
 }
 
-// Restore everything but the settings into l (created from them). 0 or -errno.
-static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+// The networks: policy, Q functions, ensemble, averaged policy. 0 or -errno.
+static int restore_nets(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     int r;
-    long v = 0;
-    double d = 0;
-    const Ensemble* e = l->ens;
     if ((r = restore_net(ck, "pi", l->pi->net, reterr)) != 0 ||
         (r = restore_net(ck, "qf", l->qf->net, reterr)) != 0 ||
         (r = restore_net(ck, "qf_target", l->qf_targ->net, reterr)) != 0 ||
         (r = restore_net(ck, "ensemble", l->ens->net, reterr)) != 0 ||
         (l->pi_avg && (r = restore_net(ck, "pi_avg", l->pi_avg->net, reterr)) != 0))
         return r;
+    return 0;
+}
+
+// The ensemble's target scaling and elites, and the random streams: all checked
+// before any is set. 0 or -errno.
+static int restore_ens_rngs(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
+    long v = 0;
+    const Ensemble* e = l->ens;
     const size_t tb = (size_t)e->n_out * sizeof(float);
     const void* tm = get_blob(ck, "ens_target_mean", tb, reterr);
     const void* ts = tm ? get_blob(ck, "ens_target_std", tb, reterr) : NULL;
@@ -392,6 +398,13 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     l->actor_rng = rs[2];
     l->critic_rng[0] = rs[3];
     l->critic_rng[1] = rs[4];
+    return 0;
+}
+
+// The Adam states and the entropy coefficient. 0 or -errno.
+static int restore_optimisers(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
+    double d = 0;
     if ((r = restore_adam(ck, "adam_pi", l->opt_pi, reterr)) != 0 ||
         (r = restore_adam(ck, "adam_q", l->opt_q, reterr)) != 0 ||
         (r = restore_adam(ck, "adam_ens", ens_trainer_adam(l->ens_tr), reterr)) != 0 ||
@@ -400,6 +413,12 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     if ((r = get_dbl(ck, "log_alpha", &d, reterr)) != 0)
         return r;
     l->alpha.log_alpha = (float)d;
+    return 0;
+}
+
+// D_env and D_model (sized for the saved rollout length). 0 or -errno.
+static int restore_buffers(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
     long k = 0;
     if ((r = get_long(ck, "d_model_k", 1, 1 << 20, &k, reterr)) != 0)
         return r;
@@ -408,6 +427,14 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
                             reterr)) != 0)
         return r;
     l->d_model_k = (int)k;
+    return 0;
+}
+
+// The version, the schedule's step marks and the statistics. 0 or -errno.
+static int restore_counters(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
+    long v = 0;
+    double d = 0;
     LearnerStats* st = &l->st;
     long lim = 1L << 52;
     if ((r = get_long(ck, "version", 0, lim, &v, reterr)) != 0)
@@ -440,7 +467,17 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     for (int i = 0; i < 5; i++)
         if ((r = get_dbl(ck, tn[i], tdst[i], reterr)) != 0)
             return r;
-    st->alpha = maac_alpha_value(&l->alpha);
+    return 0;
+}
+
+// Restore everything but the settings into l (created from them). 0 or -errno.
+static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
+    if ((r = restore_nets(l, ck, reterr)) != 0 || (r = restore_ens_rngs(l, ck, reterr)) != 0 ||
+        (r = restore_optimisers(l, ck, reterr)) != 0 ||
+        (r = restore_buffers(l, ck, reterr)) != 0 || (r = restore_counters(l, ck, reterr)) != 0)
+        return r;
+    l->st.alpha = maac_alpha_value(&l->alpha);
     return 0;
 }
 
