@@ -269,9 +269,8 @@ static void add_fleet_learner(Kv* k, FleetLearner* fl) {
     free(s);
 }
 
-static void add_stats(Maacd* d, Kv* k) {
-    add_status(d, k, 1);
-    Ctrl* c = atomic_load(&d->ctrl);
+// The daemon's own counters: memory, BLAS core, swaps, requests, alarms, security.
+static void add_daemon_counters(Maacd* d, Kv* k) {
     kv_bool(k, "memory_locked", atomic_load(&d->mem_locked));
     kv_str(k, "blas_core", blas_arch_core());
     kv_bool(k, "blas_core_auto", blas_arch_replaced() != NULL);
@@ -286,70 +285,85 @@ static void add_stats(Maacd* d, Kv* k) {
     kv_uint(k, "alarm_window_drops", atomic_load(&d->alarm_window_drops));
     kv_uint(k, "auth_accepted", sec_accepted(&d->sec));
     kv_uint(k, "auth_refused", sec_refused(&d->sec));
-    if (c) {
-        CtrlStats* st = ctrl_stats(c);
+}
+
+// The control loop's counters and its jitter and compute histograms.
+static void add_loop_stats(Kv* k, Ctrl* c) {
+    CtrlStats* st = ctrl_stats(c);
 #define U(name) kv_uint(k, #name, LD(st->name))
-        U(obs_in); U(actions_out); U(transitions); U(transitions_dropped);
-        U(err_malformed); U(err_bad_message); U(err_bad_version); U(err_bad_size);
-        U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
-        U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
-        U(stale); U(disconnects); U(hellos); U(last_episode_len); U(err_busy); U(takeovers);
-        U(obs_faults); U(actions_clamped); U(actions_rate_limited);
-        U(eval_episodes); U(busy_notices);
+    U(obs_in); U(actions_out); U(transitions); U(transitions_dropped);
+    U(err_malformed); U(err_bad_message); U(err_bad_version); U(err_bad_size);
+    U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
+    U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
+    U(stale); U(disconnects); U(hellos); U(last_episode_len); U(err_busy); U(takeovers);
+    U(obs_faults); U(actions_clamped); U(actions_rate_limited);
+    U(eval_episodes); U(busy_notices);
 #undef U
-        kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
-        kv_uint(k, "events_dropped", LD(st->events.dropped));
-        hist_kv(k, "jitter", &st->jitter);
-        hist_kv(k, "compute", &st->compute);
-    }
+    kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
+    kv_uint(k, "events_dropped", LD(st->events.dropped));
+    hist_kv(k, "jitter", &st->jitter);
+    hist_kv(k, "compute", &st->compute);
+}
+
+// The learner's training statistics (once it has some).
+static void add_learner_stats(Kv* k, const LearnerStats* ls) {
+    kv_int(k, "lt_env_steps", ls->env_steps);
+    kv_int(k, "lt_updates", ls->updates);
+    kv_int(k, "lt_interleaved_updates", ls->interleaved_updates);
+    kv_int(k, "lt_model_fits", ls->model_fits);
+    kv_int(k, "lt_model_refreshes", ls->model_refreshes);
+    kv_int(k, "lt_rollout_len", ls->rollout_len);
+    kv_double(k, "lt_alpha", ls->alpha);
+    kv_double(k, "lt_q_loss", ls->q_loss);
+    kv_double(k, "lt_pi_loss", ls->pi_loss);
+    kv_double(k, "lt_model_holdout_mse", ls->model_holdout_mse);
+    kv_double(k, "lt_t_model_s", ls->t_model);
+    kv_double(k, "lt_t_policy_s", ls->t_policy);
+    kv_double(k, "lt_t_q_s", ls->t_q);
+    kv_double(k, "lt_t_updates_s", ls->t_updates);
+    kv_double(k, "lt_t_rollout_s", ls->t_rollout);
+}
+
+// The learner thread: its intake, progress, phase, saves and errors (lt_*).
+static void add_lt_stats(Kv* k, LearnerThread* lt, Ctrl* c) {
+    LtStatus s;
+    lt_status(lt, &s);
+    kv_uint(k, "lt_received", s.received);
+    kv_uint(k, "lt_fleet_received", s.fleet_received);
+    kv_uint(k, "lt_ingested", s.ingested);
+    uint64_t pushed = c ? LD(ctrl_stats(c)->transitions) : 0;
+    kv_uint(k, "lt_backlog", pushed > s.local_received ? pushed - s.local_received : 0);
+    kv_int(k, "lt_trained_steps", s.trained_steps);
+    kv_double(k, "lt_updates_per_step", s.updates_per_step);
+    kv_double(k, "lt_data_age_s", s.newest_trained_age_s >= 0 ? s.newest_trained_age_s : NAN);
+    kv_double(k, "lt_policy_age_s", s.policy_age_s >= 0 ? s.policy_age_s : NAN);
+    kv_str(k, "lt_phase", learner_phase_name(s.phase));
+    kv_double(k, "lt_phase_s", s.phase_s);
+    kv_int(k, "lt_fit_epochs", s.fit_epochs);
+    kv_bool(k, "lt_actor_held", s.actor_held);
+    kv_bool(k, "lt_resumed", s.resumed);
+    kv_uint(k, "lt_saves_ok", s.saves_ok);
+    kv_uint(k, "lt_saves_failed", s.saves_failed);
+    kv_uint(k, "lt_bad_messages", s.bad_messages);
+    kv_uint(k, "lt_train_steps", s.train_steps);
+    kv_uint(k, "lt_train_errors", s.train_errors);
+    kv_uint(k, "lt_failures", s.failures);
+    kv_uint(k, "lt_publish_errors", s.publish_errors);
+    kv_str(k, "lt_error", s.error);
+    if (s.have_stats) add_learner_stats(k, &s.ls);
+}
+
+static void add_stats(Maacd* d, Kv* k) {
+    add_status(d, k, 1);
+    Ctrl* c = atomic_load(&d->ctrl);
+    add_daemon_counters(d, k);
+    if (c) add_loop_stats(k, c);
     FleetRobot* fr = atomic_load(&d->fleet_robot);
     FleetLearner* fl = atomic_load(&d->fleet_learner);
     if (fr) add_fleet_robot(k, fr);
     if (fl) add_fleet_learner(k, fl);
     LearnerThread* lt = atomic_load(&d->lt);
-    if (lt) {
-        LtStatus s;
-        lt_status(lt, &s);
-        kv_uint(k, "lt_received", s.received);
-        kv_uint(k, "lt_fleet_received", s.fleet_received);
-        kv_uint(k, "lt_ingested", s.ingested);
-        uint64_t pushed = c ? LD(ctrl_stats(c)->transitions) : 0;
-        kv_uint(k, "lt_backlog", pushed > s.local_received ? pushed - s.local_received : 0);
-        kv_int(k, "lt_trained_steps", s.trained_steps);
-        kv_double(k, "lt_updates_per_step", s.updates_per_step);
-        kv_double(k, "lt_data_age_s", s.newest_trained_age_s >= 0 ? s.newest_trained_age_s : NAN);
-        kv_double(k, "lt_policy_age_s", s.policy_age_s >= 0 ? s.policy_age_s : NAN);
-        kv_str(k, "lt_phase", learner_phase_name(s.phase));
-        kv_double(k, "lt_phase_s", s.phase_s);
-        kv_int(k, "lt_fit_epochs", s.fit_epochs);
-        kv_bool(k, "lt_actor_held", s.actor_held);
-        kv_bool(k, "lt_resumed", s.resumed);
-        kv_uint(k, "lt_saves_ok", s.saves_ok);
-        kv_uint(k, "lt_saves_failed", s.saves_failed);
-        kv_uint(k, "lt_bad_messages", s.bad_messages);
-        kv_uint(k, "lt_train_steps", s.train_steps);
-        kv_uint(k, "lt_train_errors", s.train_errors);
-        kv_uint(k, "lt_failures", s.failures);
-        kv_uint(k, "lt_publish_errors", s.publish_errors);
-        kv_str(k, "lt_error", s.error);
-        if (s.have_stats) {
-            kv_int(k, "lt_env_steps", s.ls.env_steps);
-            kv_int(k, "lt_updates", s.ls.updates);
-            kv_int(k, "lt_interleaved_updates", s.ls.interleaved_updates);
-            kv_int(k, "lt_model_fits", s.ls.model_fits);
-            kv_int(k, "lt_model_refreshes", s.ls.model_refreshes);
-            kv_int(k, "lt_rollout_len", s.ls.rollout_len);
-            kv_double(k, "lt_alpha", s.ls.alpha);
-            kv_double(k, "lt_q_loss", s.ls.q_loss);
-            kv_double(k, "lt_pi_loss", s.ls.pi_loss);
-            kv_double(k, "lt_model_holdout_mse", s.ls.model_holdout_mse);
-            kv_double(k, "lt_t_model_s", s.ls.t_model);
-            kv_double(k, "lt_t_policy_s", s.ls.t_policy);
-            kv_double(k, "lt_t_q_s", s.ls.t_q);
-            kv_double(k, "lt_t_updates_s", s.ls.t_updates);
-            kv_double(k, "lt_t_rollout_s", s.ls.t_rollout);
-        }
-    }
+    if (lt) add_lt_stats(k, lt, c);
     char cfgtext[4096];
     config_dump(&d->cfg, cfgtext, sizeof cfgtext);
     kv_str(k, "config", cfgtext);
