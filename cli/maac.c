@@ -170,11 +170,11 @@ typedef struct {
     PlantOpts po;   // the plant's task options
 } CliOpts;
 
-// Resolve settings; fills cfg and o. 0 or -EINVAL (message printed).
-static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const char* dflt_plant) {
-    char plant[48] = "";
+// The plant: --plant, else plant = in the --config file, else dflt_plant. 0 or
+// -EINVAL (message printed).
+static int resolve_plant(int argc, char** argv, const char* dflt_plant, char plant[48]) {
     if (dflt_plant)
-        snprintf(plant, sizeof(plant), "%s", dflt_plant);
+        snprintf(plant, 48, "%s", dflt_plant);
     const char* config = find_opt(argc, argv, "--config");
     const char* pl = find_opt(argc, argv, "--plant");
     if (config && !pl && ini_parse(config, ini_plant_cb, plant) < 0) {
@@ -182,14 +182,18 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
         return -EINVAL;
     }
     if (pl)
-        snprintf(plant, sizeof(plant), "%s", pl);
+        snprintf(plant, 48, "%s", pl);
     if (!plant[0]) {
         fprintf(stderr, "maac: --plant is required\n");
         return -EINVAL;
     }
-    learner_config_default(cfg, plant);
-    memset(o, 0, sizeof(*o));
-    // defaults < --preset < --algo < INI < flags
+    return 0;
+}
+
+// --preset, then --algo, then the --config file over cfg. 0 or -EINVAL (message
+// printed).
+static int apply_presets_and_file(int argc, char** argv, LearnerConfig* cfg, CliOpts* o) {
+    const char* config = find_opt(argc, argv, "--config");
     const char* preset = find_opt(argc, argv, "--preset");
     const char* algo = find_opt(argc, argv, "--algo");
     MaacErr pe = {""};
@@ -209,22 +213,68 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
             return -EINVAL;
         }
     }
-    o->steps = 50000;
-    o->eval_every = 5000;
-    o->eval_episodes = 5;
-    o->episodes = 10;
+    return 0;
+}
+
+// An ablation shortcut flag applied to cfg (every SHORTCUTS row of that name). 1 when
+// a is one, else 0.
+static int apply_shortcut(const char* a, LearnerConfig* cfg, CliOpts* o) {
+    int sc = -1;
+    for (int k = 0; k < N_SHORTCUTS; k++)
+        if (strcmp(a, SHORTCUTS[k][0]) == 0) {
+            sc = k;
+            (void)learner_config_set(cfg, SHORTCUTS[k][1], SHORTCUTS[k][2], NULL);
+            if (strcmp(SHORTCUTS[k][1], "mpc_eval") == 0)
+                o->mpc = 1;
+        }
+    return sc >= 0;
+}
+
+// One "--name VALUE" flag: an option of o, a plant option, or a setting of cfg. 0 or
+// -EINVAL (message printed).
+static int apply_flag(const char* a, const char* v, LearnerConfig* cfg, CliOpts* o) {
+    if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0 ||
+        strcmp(a, "--preset") == 0 || strcmp(a, "--algo") == 0) {
+        if (strcmp(a, "--plant") == 0)
+            snprintf(cfg->plant, sizeof(cfg->plant), "%s", v);
+    } else if (strcmp(a, "--steps") == 0) {
+        o->steps = strtol(v, NULL, 10);
+    } else if (strcmp(a, "--eval-every") == 0) {
+        o->eval_every = atoi(v);
+    } else if (strcmp(a, "--eval-episodes") == 0) {
+        o->eval_episodes = atoi(v);
+    } else if (strcmp(a, "--episodes") == 0) {
+        o->episodes = atoi(v);
+    } else if (strcmp(a, "--max-steps") == 0) {
+        o->eval_max_steps = atoi(v);
+    } else if (strcmp(a, "--out") == 0) {
+        o->out = v;
+    } else if (strcmp(a, "--policy") == 0) {
+        o->policy = v;
+    } else if (strcmp(a, "--learner") == 0) {
+        o->learner = v;
+    } else if (plant_opt(&o->po, a + 2, v) != 0) {
+        if (strlen(v) >= sizeof(o->po.reward_plugin)) {
+            fprintf(stderr, "maac: %s: value too long\n", a);
+            return -EINVAL;
+        }
+    } else {
+        MaacErr me = {""};
+        if (learner_config_set(cfg, a + 2, v, &me) != 0) {
+            fprintf(stderr, "maac: %s: %s\n", a, me.msg);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+// The command line's flags (argv[2..]) over cfg and o, in order. 0 or -EINVAL (message
+// printed).
+static int apply_flags(int argc, char** argv, LearnerConfig* cfg, CliOpts* o) {
     for (int i = 2; i < argc; i++) {
         const char* a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
-        int sc = -1;
-        for (int k = 0; k < N_SHORTCUTS; k++)
-            if (strcmp(a, SHORTCUTS[k][0]) == 0) {
-                sc = k;
-                (void)learner_config_set(cfg, SHORTCUTS[k][1], SHORTCUTS[k][2], NULL);
-                if (strcmp(SHORTCUTS[k][1], "mpc_eval") == 0)
-                    o->mpc = 1;
-            }
-        if (sc >= 0)
+        if (apply_shortcut(a, cfg, o))
             continue;
         if (strcmp(a, "--quiet") == 0) {
             o->quiet = 1;
@@ -235,39 +285,28 @@ static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const ch
             return -EINVAL;
         }
         i++;
-        if (strcmp(a, "--config") == 0 || strcmp(a, "--plant") == 0 ||
-            strcmp(a, "--preset") == 0 || strcmp(a, "--algo") == 0) {
-            if (strcmp(a, "--plant") == 0)
-                snprintf(cfg->plant, sizeof(cfg->plant), "%s", v);
-        } else if (strcmp(a, "--steps") == 0) {
-            o->steps = strtol(v, NULL, 10);
-        } else if (strcmp(a, "--eval-every") == 0) {
-            o->eval_every = atoi(v);
-        } else if (strcmp(a, "--eval-episodes") == 0) {
-            o->eval_episodes = atoi(v);
-        } else if (strcmp(a, "--episodes") == 0) {
-            o->episodes = atoi(v);
-        } else if (strcmp(a, "--max-steps") == 0) {
-            o->eval_max_steps = atoi(v);
-        } else if (strcmp(a, "--out") == 0) {
-            o->out = v;
-        } else if (strcmp(a, "--policy") == 0) {
-            o->policy = v;
-        } else if (strcmp(a, "--learner") == 0) {
-            o->learner = v;
-        } else if (plant_opt(&o->po, a + 2, v) != 0) {
-            if (strlen(v) >= sizeof(o->po.reward_plugin)) {
-                fprintf(stderr, "maac: %s: value too long\n", a);
-                return -EINVAL;
-            }
-        } else {
-            MaacErr me = {""};
-            if (learner_config_set(cfg, a + 2, v, &me) != 0) {
-                fprintf(stderr, "maac: %s: %s\n", a, me.msg);
-                return -EINVAL;
-            }
-        }
+        if (apply_flag(a, v, cfg, o) != 0)
+            return -EINVAL;
     }
+    return 0;
+}
+
+// Resolve settings; fills cfg and o. 0 or -EINVAL (message printed).
+static int parse(int argc, char** argv, LearnerConfig* cfg, CliOpts* o, const char* dflt_plant) {
+    char plant[48] = "";
+    if (resolve_plant(argc, argv, dflt_plant, plant) != 0)
+        return -EINVAL;
+    learner_config_default(cfg, plant);
+    memset(o, 0, sizeof(*o));
+    // defaults < --preset < --algo < INI < flags
+    if (apply_presets_and_file(argc, argv, cfg, o) != 0)
+        return -EINVAL;
+    o->steps = 50000;
+    o->eval_every = 5000;
+    o->eval_episodes = 5;
+    o->episodes = 10;
+    if (apply_flags(argc, argv, cfg, o) != 0)
+        return -EINVAL;
     MaacErr me = {""};
     if (learner_config_check(cfg, &me) != 0) {
         fprintf(stderr, "maac: %s\n", me.msg);
@@ -434,9 +473,9 @@ static int cmd_train(int argc, char** argv) {
     return 0;
 }
 
-static int cmd_eval(int argc, char** argv) {
-    LearnerConfig cfg;
-    CliOpts co;
+// eval's settings: the plant defaults to the one the policy was trained on. 0, or 2
+// (message printed).
+static int eval_settings(int argc, char** argv, LearnerConfig* cfg, CliOpts* co) {
     char dflt[CKPT_NAME_LEN] = "";
     const char* ppath = find_opt(argc, argv, "--policy");
     if (!find_opt(argc, argv, "--plant") && ppath) {   // the plant the policy was trained on
@@ -445,38 +484,64 @@ static int cmd_eval(int argc, char** argv) {
             snprintf(dflt, sizeof(dflt), "%s", p0->plant);
         policy_free(p0);
     }
-    if (parse(argc, argv, &cfg, &co, dflt[0] ? dflt : NULL) != 0)
+    if (parse(argc, argv, cfg, co, dflt[0] ? dflt : NULL) != 0)
         return 2;
-    if (co.episodes < 1 || co.eval_max_steps < 0) {
+    if (co->episodes < 1 || co->eval_max_steps < 0) {
         fprintf(stderr, "maac: --episodes must be >= 1 and --max-steps >= 0\n");
         return 2;
     }
+    return 0;
+}
+
+// What eval acts with: the learner's policy, Q and ensemble (--mpc), else the policy.
+// 0, or the exit status (message printed): 2 a missing file option, 1 a bad file.
+static int eval_load(const CliOpts* co, Policy** pi, QFunction** qf, Ensemble** ens) {
     MaacErr me = {""};
-    Policy* pi = NULL;
-    QFunction* qf = NULL;
-    Ensemble* ens = NULL;
-    if (co.mpc) {
-        if (!co.learner) {
+    if (co->mpc) {
+        if (!co->learner) {
             fprintf(stderr, "maac: --mpc needs --learner FILE (OUT/learner.ckpt)\n");
             return 2;
         }
-        if (learner_ckpt_load(co.learner, &pi, &qf, &ens, &me) != 0) {
+        if (learner_ckpt_load(co->learner, pi, qf, ens, &me) != 0) {
             fprintf(stderr, "maac: %s\n", me.msg);
             return 1;
         }
-    } else {
-        const char* path = co.policy ? co.policy : co.learner;
-        if (!path) {
-            fprintf(stderr, "maac: eval needs --policy FILE\n");
-            return 2;
-        }
-        pi = policy_load(path, &me);
-        if (!pi) {
-            fprintf(stderr, "maac: %s\n", me.msg);
-            return 1;
-        }
+        return 0;
     }
-    SimPlant* p = sim_create(cfg.plant, &me);
+    const char* path = co->policy ? co->policy : co->learner;
+    if (!path) {
+        fprintf(stderr, "maac: eval needs --policy FILE\n");
+        return 2;
+    }
+    *pi = policy_load(path, &me);
+    if (!*pi) {
+        fprintf(stderr, "maac: %s\n", me.msg);
+        return 1;
+    }
+    return 0;
+}
+
+// One line per episode (unless --quiet), then the summary.
+static void eval_report(const LearnerConfig* cfg, const CliOpts* co, const EvalEpisode* eps,
+                        float mean, float sd) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < co->episodes; i++) {
+        if (!co->quiet)
+            printf("episode %d  return %.2f  steps %d%s\n", i, eps[i].ret, eps[i].steps,
+                   eps[i].terminated ? "  (terminated)" : "");
+        lo = eps[i].ret < lo ? eps[i].ret : lo;
+        hi = eps[i].ret > hi ? eps[i].ret : hi;
+    }
+    printf("plant %s  episodes %d  %s  return %.2f +- %.2f  (min %.2f, max %.2f)\n", cfg->plant,
+           co->episodes, co->mpc ? "cem-mpc" : "policy", (double)mean, (double)sd, lo, hi);
+}
+
+// The evaluation episodes on the simulated plant, and the report. 0 or 1 (message
+// printed).
+static int eval_run(const LearnerConfig* cfg, const CliOpts* co, const Policy* pi,
+                    const QFunction* qf, const Ensemble* ens) {
+    MaacErr me = {""};
+    SimPlant* p = sim_create(cfg->plant, &me);
     EvalEpisode* eps = NULL;
     int rc = 1;
     if (!p) {
@@ -485,39 +550,46 @@ static int cmd_eval(int argc, char** argv) {
     }
     if (sim_spec(p)->obs_dim != pi->obs_dim || sim_spec(p)->act_dim != pi->act_dim) {
         fprintf(stderr, "maac: policy is for obs %d act %d, plant %s has obs %d act %d\n",
-                pi->obs_dim, pi->act_dim, cfg.plant, sim_spec(p)->obs_dim, sim_spec(p)->act_dim);
+                pi->obs_dim, pi->act_dim, cfg->plant, sim_spec(p)->obs_dim, sim_spec(p)->act_dim);
         goto out;
     }
     float mean = 0, sd = 0;
-    eps = calloc((size_t)co.episodes, sizeof(*eps));
+    eps = calloc((size_t)co->episodes, sizeof(*eps));
     if (!eps) {
         fprintf(stderr, "maac: out of memory\n");
         goto out;
     }
     PlantModel pm;
-    if (build_plant(cfg.plant, &co.po, &pm) != 0)
+    if (build_plant(cfg->plant, &co->po, &pm) != 0)
         goto out;
-    int r = trainer_evaluate(p, &pm, pi, co.mpc ? ens : NULL, co.mpc ? qf : NULL,
-                             co.mpc ? &cfg.cem : NULL, co.episodes, co.eval_max_steps,
-                             cfg.seed * 7919ULL + 1000000007ULL, &mean, &sd, eps);
+    int r = trainer_evaluate(p, &pm, pi, co->mpc ? ens : NULL, co->mpc ? qf : NULL,
+                             co->mpc ? &cfg->cem : NULL, co->episodes, co->eval_max_steps,
+                             cfg->seed * 7919ULL + 1000000007ULL, &mean, &sd, eps);
     if (r != 0) {
         fprintf(stderr, "maac: evaluation failed: %s\n", strerror(-r));
         goto out;
     }
-    double lo = INFINITY, hi = -INFINITY;
-    for (int i = 0; i < co.episodes; i++) {
-        if (!co.quiet)
-            printf("episode %d  return %.2f  steps %d%s\n", i, eps[i].ret, eps[i].steps,
-                   eps[i].terminated ? "  (terminated)" : "");
-        lo = eps[i].ret < lo ? eps[i].ret : lo;
-        hi = eps[i].ret > hi ? eps[i].ret : hi;
-    }
-    printf("plant %s  episodes %d  %s  return %.2f +- %.2f  (min %.2f, max %.2f)\n", cfg.plant,
-           co.episodes, co.mpc ? "cem-mpc" : "policy", (double)mean, (double)sd, lo, hi);
+    eval_report(cfg, co, eps, mean, sd);
     rc = 0;
 out:
     free(eps);
     sim_free(p);
+    return rc;
+}
+
+static int cmd_eval(int argc, char** argv) {
+    LearnerConfig cfg;
+    CliOpts co;
+    int rc = eval_settings(argc, argv, &cfg, &co);
+    if (rc != 0)
+        return rc;
+    Policy* pi = NULL;
+    QFunction* qf = NULL;
+    Ensemble* ens = NULL;
+    rc = eval_load(&co, &pi, &qf, &ens);
+    if (rc != 0)
+        return rc;
+    rc = eval_run(&cfg, &co, pi, qf, ens);
     policy_free(pi);
     qf_free(qf);
     ens_free(ens);

@@ -511,6 +511,98 @@ static int decode_net(const msgpack_object* o, int idx, char* name, Mlp** ret_ne
     return 0;
 }
 
+// One meta entry (key -> str or number) into c->meta[c->n_meta]. 0 or -EBADMSG.
+static int decode_meta_entry(const msgpack_object* k, const msgpack_object* val, uint32_t i,
+                             Ckpt* c, MaacErr* reterr) {
+    const int r = -EBADMSG;
+    CkptMeta* m = &c->meta[c->n_meta];
+    memset(m, 0, sizeof *m);
+    if (get_str(k, m->key, sizeof m->key, 0))
+        return maac_err(reterr, r, "checkpoint: meta key %u must be a str of 1..%d bytes", i, CKPT_NAME_LEN - 1);
+    if (meta_find(c, m->key))
+        return maac_err(reterr, r, "checkpoint: meta key \"%s\" appears twice", m->key);
+    switch (val->type) {
+    case MSGPACK_OBJECT_STR:
+        m->is_str = 1;
+        if (get_str(val, m->str, sizeof m->str, 1))
+            return maac_err(reterr, r, "checkpoint: meta \"%s\": str longer than %d bytes", m->key,
+                            CKPT_STR_LEN - 1);
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: m->num = val->via.f64; break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: m->num = (double)val->via.u64; break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: m->num = (double)val->via.i64; break;
+    default:
+        return maac_err(reterr, r, "checkpoint: meta \"%s\" must be a str or a number", m->key);
+    }
+    c->n_meta++;
+    return 0;
+}
+
+// The body's "meta" map into c. 0 or -EBADMSG.
+static int decode_meta(const msgpack_object* meta, Ckpt* c, MaacErr* reterr) {
+    if (meta->type != MSGPACK_OBJECT_MAP || meta->via.map.size > CKPT_MAX_META)
+        return maac_err(reterr, -EBADMSG, "checkpoint: meta must be a map of at most %d entries",
+                        CKPT_MAX_META);
+    for (uint32_t i = 0; i < meta->via.map.size; i++) {
+        int r = decode_meta_entry(&meta->via.map.ptr[i].key, &meta->via.map.ptr[i].val, i, c,
+                                  reterr);
+        if (r) return r;
+    }
+    return 0;
+}
+
+// The body's "networks" array into c (c owns each network taken). 0 or -errno.
+static int decode_nets(const msgpack_object* nets, Ckpt* c, MaacErr* reterr) {
+    if (nets->type != MSGPACK_OBJECT_ARRAY || nets->via.array.size > CKPT_MAX_NETS)
+        return maac_err(reterr, -EBADMSG, "checkpoint: networks must be an array of at most %d",
+                        CKPT_MAX_NETS);
+    for (uint32_t i = 0; i < nets->via.array.size; i++) {
+        char name[CKPT_NAME_LEN];
+        Mlp* net = NULL;
+        int r = decode_net(&nets->via.array.ptr[i], (int)i, name, &net, reterr);
+        if (r) return r;
+        if (ckpt_net(c, name)) {
+            mlp_free(net);
+            return maac_err(reterr, -EBADMSG, "checkpoint: network \"%s\" appears twice", name);
+        }
+        copy_str(c->net_names[c->n_nets], CKPT_NAME_LEN, name);
+        c->nets[c->n_nets++] = net;
+    }
+    return 0;
+}
+
+// One blob (name -> bin), copied into c. 0 or -errno.
+static int decode_blob(const msgpack_object* k, const msgpack_object* val, uint32_t i, Ckpt* c,
+                       MaacErr* reterr) {
+    char name[CKPT_NAME_LEN];
+    if (get_str(k, name, sizeof name, 0) || val->type != MSGPACK_OBJECT_BIN)
+        return maac_err(reterr, -EBADMSG, "checkpoint: blob %u must be str (1..%d bytes) -> bin",
+                        i, CKPT_NAME_LEN - 1);
+    if (ckpt_blob(c, name, NULL))
+        return maac_err(reterr, -EBADMSG, "checkpoint: blob \"%s\" appears twice", name);
+    size_t n = val->via.bin.size;
+    void* d = malloc(n ? n : 1);
+    if (!d) return maac_err(reterr, -ENOMEM, "checkpoint: out of memory for blob \"%s\"", name);
+    if (n) memcpy(d, val->via.bin.ptr, n);   // an empty bin may have a NULL ptr
+    copy_str(c->blob_names[c->n_blobs], CKPT_NAME_LEN, name);
+    c->blobs[c->n_blobs] = d;
+    c->blob_len[c->n_blobs++] = n;
+    return 0;
+}
+
+// The body's optional "blobs" map into c. 0 or -errno.
+static int decode_blobs(const msgpack_object* blobs, Ckpt* c, MaacErr* reterr) {
+    if (blobs->type != MSGPACK_OBJECT_MAP || blobs->via.map.size > CKPT_MAX_BLOBS)
+        return maac_err(reterr, -EBADMSG, "checkpoint: blobs must be a map of at most %d entries",
+                        CKPT_MAX_BLOBS);
+    for (uint32_t i = 0; i < blobs->via.map.size; i++) {
+        int r = decode_blob(&blobs->via.map.ptr[i].key, &blobs->via.map.ptr[i].val, i, c, reterr);
+        if (r) return r;
+    }
+    return 0;
+}
+
 static int decode_body(const void* buf, size_t len, Ckpt* c, MaacErr* reterr) {
     msgpack_unpacked u;
     int r = unpack_one(buf, len, &u, "body", reterr);
@@ -521,96 +613,16 @@ static int decode_body(const void* buf, size_t len, Ckpt* c, MaacErr* reterr) {
     int n_keys = u.data.type == MSGPACK_OBJECT_MAP && u.data.via.map.size == 4 ? 4 : 3;
     r = map_fields(&u.data, keys, n_keys, v, "body", reterr);
     if (r) goto out;
-    r = -EBADMSG;
     if (get_str(v[0], c->kind, sizeof c->kind, 1)) {
-        maac_err(reterr, r, "checkpoint: kind must be a str shorter than %d bytes", CKPT_NAME_LEN);
+        r = maac_err(reterr, -EBADMSG, "checkpoint: kind must be a str shorter than %d bytes",
+                     CKPT_NAME_LEN);
         goto out;
     }
-    if (v[1]->type != MSGPACK_OBJECT_MAP || v[1]->via.map.size > CKPT_MAX_META) {
-        maac_err(reterr, r, "checkpoint: meta must be a map of at most %d entries", CKPT_MAX_META);
-        goto out;
-    }
-    for (uint32_t i = 0; i < v[1]->via.map.size; i++) {
-        const msgpack_object* k = &v[1]->via.map.ptr[i].key;
-        const msgpack_object* val = &v[1]->via.map.ptr[i].val;
-        CkptMeta* m = &c->meta[c->n_meta];
-        memset(m, 0, sizeof *m);
-        if (get_str(k, m->key, sizeof m->key, 0)) {
-            maac_err(reterr, r, "checkpoint: meta key %u must be a str of 1..%d bytes", i, CKPT_NAME_LEN - 1);
-            goto out;
-        }
-        if (meta_find(c, m->key)) {
-            maac_err(reterr, r, "checkpoint: meta key \"%s\" appears twice", m->key);
-            goto out;
-        }
-        switch (val->type) {
-        case MSGPACK_OBJECT_STR:
-            m->is_str = 1;
-            if (get_str(val, m->str, sizeof m->str, 1)) {
-                maac_err(reterr, r, "checkpoint: meta \"%s\": str longer than %d bytes", m->key,
-                         CKPT_STR_LEN - 1);
-                goto out;
-            }
-            break;
-        case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64: m->num = val->via.f64; break;
-        case MSGPACK_OBJECT_POSITIVE_INTEGER: m->num = (double)val->via.u64; break;
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER: m->num = (double)val->via.i64; break;
-        default:
-            maac_err(reterr, r, "checkpoint: meta \"%s\" must be a str or a number", m->key);
-            goto out;
-        }
-        c->n_meta++;
-    }
-    if (v[2]->type != MSGPACK_OBJECT_ARRAY || v[2]->via.array.size > CKPT_MAX_NETS) {
-        maac_err(reterr, r, "checkpoint: networks must be an array of at most %d", CKPT_MAX_NETS);
-        goto out;
-    }
-    for (uint32_t i = 0; i < v[2]->via.array.size; i++) {
-        char name[CKPT_NAME_LEN];
-        Mlp* net = NULL;
-        r = decode_net(&v[2]->via.array.ptr[i], (int)i, name, &net, reterr);
-        if (r) goto out;
-        if (ckpt_net(c, name)) {
-            mlp_free(net);
-            r = maac_err(reterr, -EBADMSG, "checkpoint: network \"%s\" appears twice", name);
-            goto out;
-        }
-        copy_str(c->net_names[c->n_nets], CKPT_NAME_LEN, name);
-        c->nets[c->n_nets++] = net;
-    }
-    if (n_keys == 4) {
-        if (v[3]->type != MSGPACK_OBJECT_MAP || v[3]->via.map.size > CKPT_MAX_BLOBS) {
-            r = maac_err(reterr, -EBADMSG, "checkpoint: blobs must be a map of at most %d entries",
-                         CKPT_MAX_BLOBS);
-            goto out;
-        }
-        for (uint32_t i = 0; i < v[3]->via.map.size; i++) {
-            const msgpack_object* k = &v[3]->via.map.ptr[i].key;
-            const msgpack_object* val = &v[3]->via.map.ptr[i].val;
-            char name[CKPT_NAME_LEN];
-            if (get_str(k, name, sizeof name, 0) || val->type != MSGPACK_OBJECT_BIN) {
-                r = maac_err(reterr, -EBADMSG, "checkpoint: blob %u must be str (1..%d bytes) -> bin",
-                             i, CKPT_NAME_LEN - 1);
-                goto out;
-            }
-            if (ckpt_blob(c, name, NULL)) {
-                r = maac_err(reterr, -EBADMSG, "checkpoint: blob \"%s\" appears twice", name);
-                goto out;
-            }
-            size_t n = val->via.bin.size;
-            void* d = malloc(n ? n : 1);
-            if (!d) {
-                r = maac_err(reterr, -ENOMEM, "checkpoint: out of memory for blob \"%s\"", name);
-                goto out;
-            }
-            if (n) memcpy(d, val->via.bin.ptr, n);   // an empty bin may have a NULL ptr
-            copy_str(c->blob_names[c->n_blobs], CKPT_NAME_LEN, name);
-            c->blobs[c->n_blobs] = d;
-            c->blob_len[c->n_blobs++] = n;
-        }
-    }
-    r = 0;
+    r = decode_meta(v[1], c, reterr);
+    if (r) goto out;
+    r = decode_nets(v[2], c, reterr);
+    if (r) goto out;
+    if (n_keys == 4) r = decode_blobs(v[3], c, reterr);
 out:
     msgpack_unpacked_destroy(&u);
     return r;

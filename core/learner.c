@@ -94,30 +94,18 @@ void learner_free(Learner* l) {
     free(l);
 }
 
-Learner* learner_create(const LearnerConfig* cfg_in, const PlantModel* plant, MaacErr* reterr) {
-    const int obs_dim = plant->obs_dim, act_dim = plant->act_dim;
-    const float* act_low = plant->act_low;
-    const float* act_high = plant->act_high;
-    if (obs_dim < 1 || obs_dim > PLANT_MAX_OBS || act_dim < 1 || act_dim > POLICY_MAX_ACT ||
-        act_dim > PLANT_MAX_ACT) {
-        maac_err(reterr, -EINVAL, "bad dimensions obs %d act %d", obs_dim, act_dim);
-        return NULL;
-    }
-    if (learner_config_check(cfg_in, reterr) != 0)
-        return NULL;
-    Learner* l = calloc(1, sizeof(*l));
-    if (!l) {
-        maac_err(reterr, -ENOMEM, "out of memory");
-        return NULL;
-    }
+// The settings, dimensions, bounds, plant and random streams: what learner_create
+// sets before it allocates anything.
+static void init_settings(Learner* l, const LearnerConfig* cfg_in, const PlantModel* plant) {
+    const int act_dim = plant->act_dim;
     l->cfg = *cfg_in;
     LearnerConfig* c = &l->cfg;
     if (c->target_entropy == 0.0f)
         c->target_entropy = -(float)act_dim;
-    l->S = obs_dim;
+    l->S = plant->obs_dim;
     l->A = act_dim;
-    memcpy(l->act_low, act_low, (size_t)act_dim * sizeof(float));
-    memcpy(l->act_high, act_high, (size_t)act_dim * sizeof(float));
+    memcpy(l->act_low, plant->act_low, (size_t)act_dim * sizeof(float));
+    memcpy(l->act_high, plant->act_high, (size_t)act_dim * sizeof(float));
     l->plant = *plant;
     l->rf = &l->plant;
     // known_reward -1 (auto): the plant's reward where it is exact, else the learned head
@@ -132,7 +120,12 @@ Learner* learner_create(const LearnerConfig* cfg_in, const PlantModel* plant, Ma
     rng_seed(&l->critic_rng[1], c->seed ^ 0x2545f4914f6cdd1dULL);
     l->last_fit_step = -1;
     l->last_refresh_step = -1;
+}
 
+// The networks: policy, Q functions and their targets, the model ensemble (in that
+// order from one init stream), the averaged policy. 0 or -1 (out of memory).
+static int create_nets(Learner* l) {
+    const LearnerConfig* c = &l->cfg;
     Rng init_rng;
     rng_seed(&init_rng, c->seed + 1);
     int ph[MLP_MAX_LAYERS], qh[MLP_MAX_LAYERS];
@@ -140,21 +133,27 @@ Learner* learner_create(const LearnerConfig* cfg_in, const PlantModel* plant, Ma
         ph[i] = c->policy_width;
         qh[i] = c->q_width;
     }
-    l->pi = policy_create(obs_dim, act_dim, c->policy_hidden, ph, c->policy_act, act_low,
-                          act_high, &init_rng);
-    l->qf = qf_create(obs_dim, act_dim, c->q_hidden, qh, c->q_act, &init_rng);
+    l->pi = policy_create(l->S, l->A, c->policy_hidden, ph, c->policy_act, l->plant.act_low,
+                          l->plant.act_high, &init_rng);
+    l->qf = qf_create(l->S, l->A, c->q_hidden, qh, c->q_act, &init_rng);
     l->qf_targ = l->qf ? qf_clone(l->qf) : NULL;
-    l->ens = ens_create(obs_dim, act_dim, c->n_models, c->model_hidden, c->model_width,
+    l->ens = ens_create(l->S, l->A, c->n_models, c->model_hidden, c->model_width,
                         c->model_act, !l->use_known_reward, &init_rng);
     if (!l->pi || !l->qf || !l->qf_targ || !l->ens)
-        goto oom;
+        return -1;
     snprintf(l->pi->plant, sizeof(l->pi->plant), "%s", c->plant);
     if (c->policy_avg_tau > 0 && !(l->pi_avg = policy_clone(l->pi)))
-        goto oom;
+        return -1;
     l->ens->n_elites = c->n_elites;
     for (int i = 0; i < c->n_models && i < ENS_MAX_MEMBERS; i++)
         l->ens->elites[i] = i;
+    return 0;
+}
 
+// The ensemble's trainer, D_env, D_model (sized for the schedule's first long rollout
+// length) and the rollout workspace. 0 or -1 (out of memory).
+static int create_data(Learner* l) {
+    const LearnerConfig* c = &l->cfg;
     EnsTrainConfig ec;
     ens_train_config_default(&ec);
     ec.lr = c->lr_model;
@@ -165,16 +164,22 @@ Learner* learner_create(const LearnerConfig* cfg_in, const PlantModel* plant, Ma
     ec.batch = c->model_batch;
     ec.n_elites = c->n_elites;
     l->ens_tr = ens_trainer_create(l->ens, &ec);
-    l->d_env = replay_create(c->env_capacity, obs_dim, act_dim);
+    l->d_env = replay_create(c->env_capacity, l->S, l->A);
     l->d_model_k = sched_k_max(c->rollout_schedule) > 0 ? c->rollout_schedule[2] : 1;
     if (l->d_model_k < 1)
         l->d_model_k = 1;
-    l->d_model = replay_create(learner_model_capacity(c, l->d_model_k), obs_dim, act_dim);
+    l->d_model = replay_create(learner_model_capacity(c, l->d_model_k), l->S, l->A);
     int chunk = c->rollout_chunk < c->rollout_batch ? c->rollout_chunk : c->rollout_batch;
     l->roll = rollout_work_create(l->ens, l->pi, chunk > 0 ? chunk : 1);
     if (!l->ens_tr || !l->d_env || !l->d_model || !l->roll)
-        goto oom;
+        return -1;
+    return 0;
+}
 
+// The gradient estimators (MAAC actor, STEVE critic and its worker's head), the Adam
+// optimisers and the gradient and target buffers. 0 or -1 (out of memory).
+static int create_estimators(Learner* l) {
+    const LearnerConfig* c = &l->cfg;
     maac_dynamics_ensemble(&l->dyn, l->ens);
     MaacConfig ac = {
         .horizon = c->horizon,
@@ -209,20 +214,31 @@ Learner* learner_create(const LearnerConfig* cfg_in, const PlantModel* plant, Ma
     l->q_target = malloc((size_t)c->batch * sizeof(float));
     if (!l->actor || !l->critic || (l->split > 0 && !l->critic_head) || !l->opt_pi ||
         !l->opt_q || !l->grad_pi || !l->grad_q || !l->q_target)
-        goto oom;
+        return -1;
+    return 0;
+}
+
+// The worker team (threads >= 2) and the entropy coefficient. 0 or -1.
+static int create_team_alpha(Learner* l) {
+    const LearnerConfig* c = &l->cfg;
     if (c->threads >= 2) {
         // Every part runs single-threaded BLAS: two parts each waking OpenBLAS's own
         // threads would put four busy threads on two cores.
         openblas_set_num_threads(1);
         l->team = workers_create(c->threads);
         if (!l->team || ens_trainer_set_workers(l->ens_tr, l->team) != 0)
-            goto oom;
+            return -1;
     }
     if (maac_alpha_init(&l->alpha, c->auto_entropy, c->no_entropy, c->alpha,
                         c->target_entropy, c->lr_alpha) != 0)
-        goto oom;
+        return -1;
+    return 0;
+}
 
-    size_t B = (size_t)c->batch;
+// The batch buffers and the acting scratch. 0 or -1 (out of memory).
+static int create_batch(Learner* l) {
+    const int obs_dim = l->S, act_dim = l->A;
+    size_t B = (size_t)l->cfg.batch;
     l->bs = malloc(B * obs_dim * sizeof(float));
     l->ba = malloc(B * act_dim * sizeof(float));
     l->br = malloc(B * sizeof(float));
@@ -231,14 +247,35 @@ Learner* learner_create(const LearnerConfig* cfg_in, const PlantModel* plant, Ma
     l->act_scratch = malloc((size_t)policy_act1_scratch_floats(l->pi) * sizeof(float));
     l->act_eps = malloc((size_t)act_dim * sizeof(float));
     if (!l->bs || !l->ba || !l->br || !l->bs2 || !l->bd || !l->act_scratch || !l->act_eps)
-        goto oom;
+        return -1;
+    return 0;
+}
+
+Learner* learner_create(const LearnerConfig* cfg_in, const PlantModel* plant, MaacErr* reterr) {
+    const int obs_dim = plant->obs_dim, act_dim = plant->act_dim;
+    if (obs_dim < 1 || obs_dim > PLANT_MAX_OBS || act_dim < 1 || act_dim > POLICY_MAX_ACT ||
+        act_dim > PLANT_MAX_ACT) {
+        maac_err(reterr, -EINVAL, "bad dimensions obs %d act %d", obs_dim, act_dim);
+        return NULL;
+    }
+    if (learner_config_check(cfg_in, reterr) != 0)
+        return NULL;
+    Learner* l = calloc(1, sizeof(*l));
+    if (!l) {
+        maac_err(reterr, -ENOMEM, "out of memory");
+        return NULL;
+    }
+    init_settings(l, cfg_in, plant);
+    // each step allocates in order; a failure frees all that was made (learner_free)
+    if (create_nets(l) != 0 || create_data(l) != 0 || create_estimators(l) != 0 ||
+        create_team_alpha(l) != 0 || create_batch(l) != 0) {
+        learner_free(l);
+        maac_err(reterr, -ENOMEM, "out of memory creating the learner");
+        return NULL;
+    }
     l->st.alpha = maac_alpha_value(&l->alpha);
     l->st.rollout_len = l->d_model_k;
     return l;
-oom:
-    learner_free(l);
-    maac_err(reterr, -ENOMEM, "out of memory creating the learner");
-    return NULL;
 }
 
 const PlantModel* learner_plant(const Learner* l) { return &l->plant; }

@@ -98,12 +98,9 @@ static int add_replay(Ckpt* ck, const char* name, const ReplayBuffer* rb, int em
     return r;
 }
 
-// Build the state checkpoint; written to path, or (path NULL) encoded into *ret_buf.
-static int state_out(const Learner* l, const LearnerStateExtra* extra, int flags,
-                     const char* path, char** ret_buf, size_t* ret_len, MaacErr* reterr) {
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-    return maac_err(reterr, -ENOTSUP, "learner state: little-endian hosts only");
-#endif
+// The settings as INI text (learner_config_print) into *ret_text (malloc'd; the
+// caller frees it). 0 or -ENOMEM.
+static int config_text(const Learner* l, char** ret_text, size_t* ret_len, MaacErr* reterr) {
     char* text = NULL;
     size_t text_len = 0;
     FILE* mf = open_memstream(&text, &text_len);
@@ -114,6 +111,21 @@ static int state_out(const Learner* l, const LearnerStateExtra* extra, int flags
         free(text);
         return maac_err(reterr, -ENOMEM, "learner state: out of memory");
     }
+    *ret_text = text;
+    *ret_len = text_len;
+    return 0;
+}
+
+// Build the state checkpoint; written to path, or (path NULL) encoded into *ret_buf.
+static int state_out(const Learner* l, const LearnerStateExtra* extra, int flags,
+                     const char* path, char** ret_buf, size_t* ret_len, MaacErr* reterr) {
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    return maac_err(reterr, -ENOTSUP, "learner state: little-endian hosts only");
+#endif
+    char* text = NULL;
+    size_t text_len = 0;
+    if (config_text(l, &text, &text_len, reterr) != 0)
+        return -ENOMEM;
     Ckpt* ck = malloc(sizeof(*ck));
     if (!ck) {
         free(text);
@@ -354,18 +366,24 @@ static int restore_replay(const Ckpt* ck, const char* name, ReplayBuffer** rbp, 
     return 0;
 }
 
-// Restore everything but the settings into l (created from them). 0 or -errno.
-static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+// The networks: policy, Q functions, ensemble, averaged policy. 0 or -errno.
+static int restore_nets(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     int r;
-    long v = 0;
-    double d = 0;
-    const Ensemble* e = l->ens;
     if ((r = restore_net(ck, "pi", l->pi->net, reterr)) != 0 ||
         (r = restore_net(ck, "qf", l->qf->net, reterr)) != 0 ||
         (r = restore_net(ck, "qf_target", l->qf_targ->net, reterr)) != 0 ||
         (r = restore_net(ck, "ensemble", l->ens->net, reterr)) != 0 ||
         (l->pi_avg && (r = restore_net(ck, "pi_avg", l->pi_avg->net, reterr)) != 0))
         return r;
+    return 0;
+}
+
+// The ensemble's target scaling and elites, and the random streams: all checked
+// before any is set. 0 or -errno.
+static int restore_ens_rngs(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
+    long v = 0;
+    const Ensemble* e = l->ens;
     const size_t tb = (size_t)e->n_out * sizeof(float);
     const void* tm = get_blob(ck, "ens_target_mean", tb, reterr);
     const void* ts = tm ? get_blob(ck, "ens_target_std", tb, reterr) : NULL;
@@ -392,6 +410,13 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     l->actor_rng = rs[2];
     l->critic_rng[0] = rs[3];
     l->critic_rng[1] = rs[4];
+    return 0;
+}
+
+// The Adam states and the entropy coefficient. 0 or -errno.
+static int restore_optimisers(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
+    double d = 0;
     if ((r = restore_adam(ck, "adam_pi", l->opt_pi, reterr)) != 0 ||
         (r = restore_adam(ck, "adam_q", l->opt_q, reterr)) != 0 ||
         (r = restore_adam(ck, "adam_ens", ens_trainer_adam(l->ens_tr), reterr)) != 0 ||
@@ -400,6 +425,12 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     if ((r = get_dbl(ck, "log_alpha", &d, reterr)) != 0)
         return r;
     l->alpha.log_alpha = (float)d;
+    return 0;
+}
+
+// D_env and D_model (sized for the saved rollout length). 0 or -errno.
+static int restore_buffers(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
     long k = 0;
     if ((r = get_long(ck, "d_model_k", 1, 1 << 20, &k, reterr)) != 0)
         return r;
@@ -408,6 +439,14 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
                             reterr)) != 0)
         return r;
     l->d_model_k = (int)k;
+    return 0;
+}
+
+// The version, the schedule's step marks and the statistics. 0 or -errno.
+static int restore_counters(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
+    long v = 0;
+    double d = 0;
     LearnerStats* st = &l->st;
     long lim = 1L << 52;
     if ((r = get_long(ck, "version", 0, lim, &v, reterr)) != 0)
@@ -440,8 +479,73 @@ static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
     for (int i = 0; i < 5; i++)
         if ((r = get_dbl(ck, tn[i], tdst[i], reterr)) != 0)
             return r;
-    st->alpha = maac_alpha_value(&l->alpha);
     return 0;
+}
+
+// Restore everything but the settings into l (created from them). 0 or -errno.
+static int restore(Learner* l, const Ckpt* ck, MaacErr* reterr) {
+    int r;
+    if ((r = restore_nets(l, ck, reterr)) != 0 || (r = restore_ens_rngs(l, ck, reterr)) != 0 ||
+        (r = restore_optimisers(l, ck, reterr)) != 0 ||
+        (r = restore_buffers(l, ck, reterr)) != 0 || (r = restore_counters(l, ck, reterr)) != 0)
+        return r;
+    l->st.alpha = maac_alpha_value(&l->alpha);
+    return 0;
+}
+
+// The kind and format version of a state checkpoint. 0 or -errno with me.
+static int check_header(const Ckpt* ck, MaacErr* me) {
+    if (strcmp(ck->kind, STATE_KIND) != 0)
+        return maac_err(me, -EINVAL, "checkpoint kind '%s', want '%s' (a state.ckpt from `maac "
+                                     "train`)", ck->kind, STATE_KIND);
+    long ver = 0;
+    int r;
+    if ((r = get_long(ck, "state_version", 0, 1L << 30, &ver, me)) != 0)
+        return r;
+    if (ver != STATE_VERSION)
+        return maac_err(me, -EPROTO, "learner state version %ld, this build reads %d", ver,
+                        STATE_VERSION);
+    return 0;
+}
+
+// The saved settings into cfg (threads > 0 replaces the saved count), and the plant
+// into pm: plant (it must have the saved dimensions), else the saved one by name;
+// with the saved action bounds. 0 or -errno with me.
+static int saved_setup(const Ckpt* ck, const PlantModel* plant, int threads, LearnerConfig* cfg,
+                       PlantModel* pm, MaacErr* me) {
+    long S = 0, A = 0;
+    int r;
+    size_t text_len = 0;
+    const char* text = ckpt_blob(ck, "config", &text_len);
+    if (!text)
+        return maac_err(me, -EINVAL, "missing blob 'config'");
+    if ((r = parse_config(text, text_len, cfg, me)) != 0 ||
+        (r = get_long(ck, "obs_dim", 1, 1 << 16, &S, me)) != 0 ||
+        (r = get_long(ck, "act_dim", 1, POLICY_MAX_ACT, &A, me)) != 0)
+        return r;
+    if (threads > 0)
+        cfg->threads = threads;   // learner_create checks the range
+    const float* bounds = get_blob(ck, "act_bounds", 2 * (size_t)A * sizeof(float), me);
+    if (!bounds)
+        return -EINVAL;
+    if (plant && (plant->obs_dim != S || plant->act_dim != A))
+        return maac_err(me, -EINVAL, "saved for obs %ld / action %ld entries, the plant '%s' has "
+                        "%d / %d", S, A, plant->name, plant->obs_dim, plant->act_dim);
+    if (plant)
+        *pm = *plant;
+    else if ((r = plant_init(pm, cfg->plant, (int)S, (int)A, me)) != 0)
+        return r;
+    // the saved bounds are the ones the policy was built with
+    plant_set_bounds(pm, bounds, bounds + A);
+    return 0;
+}
+
+// The caller's extra numbers (meta "x.KEY") into ret_extra.
+static void read_extra(const Ckpt* ck, LearnerStateExtra* ret_extra) {
+    memset(ret_extra, 0, sizeof(*ret_extra));
+    for (int i = 0; i < ck->n_meta; i++)
+        if (!ck->meta[i].is_str && strncmp(ck->meta[i].key, "x.", 2) == 0)
+            (void)learner_state_extra_set(ret_extra, ck->meta[i].key + 2, ck->meta[i].num);
 }
 
 Learner* learner_state_load_ex(const char* path, const PlantModel* plant, int threads,
@@ -463,48 +567,9 @@ Learner* learner_state_load_ex(const char* path, const PlantModel* plant, int th
     }
     if ((r = ckpt_read(path, ck, reterr)) != 0)
         goto out_read;
-    if (strcmp(ck->kind, STATE_KIND) != 0) {
-        r = maac_err(&me, -EINVAL, "checkpoint kind '%s', want '%s' (a state.ckpt from `maac "
-                                   "train`)", ck->kind, STATE_KIND);
-        goto out;
-    }
-    long ver = 0, S = 0, A = 0;
-    if ((r = get_long(ck, "state_version", 0, 1L << 30, &ver, &me)) != 0)
-        goto out;
-    if (ver != STATE_VERSION) {
-        r = maac_err(&me, -EPROTO, "learner state version %ld, this build reads %d", ver,
-                     STATE_VERSION);
-        goto out;
-    }
-    size_t text_len = 0;
-    const char* text = ckpt_blob(ck, "config", &text_len);
-    if (!text) {
-        r = maac_err(&me, -EINVAL, "missing blob 'config'");
-        goto out;
-    }
-    if ((r = parse_config(text, text_len, cfg, &me)) != 0 ||
-        (r = get_long(ck, "obs_dim", 1, 1 << 16, &S, &me)) != 0 ||
-        (r = get_long(ck, "act_dim", 1, POLICY_MAX_ACT, &A, &me)) != 0)
-        goto out;
-    if (threads > 0)
-        cfg->threads = threads;   // learner_create checks the range
-    const float* bounds = get_blob(ck, "act_bounds", 2 * (size_t)A * sizeof(float), &me);
-    if (!bounds) {
-        r = -EINVAL;
-        goto out;
-    }
     PlantModel pm;
-    if (plant && (plant->obs_dim != S || plant->act_dim != A)) {
-        r = maac_err(&me, -EINVAL, "saved for obs %ld / action %ld entries, the plant '%s' has "
-                     "%d / %d", S, A, plant->name, plant->obs_dim, plant->act_dim);
+    if ((r = check_header(ck, &me)) != 0 || (r = saved_setup(ck, plant, threads, cfg, &pm, &me)) != 0)
         goto out;
-    }
-    if (plant)
-        pm = *plant;
-    else if ((r = plant_init(&pm, cfg->plant, (int)S, (int)A, &me)) != 0)
-        goto out;
-    // the saved bounds are the ones the policy was built with
-    plant_set_bounds(&pm, bounds, bounds + A);
     l = learner_create(cfg, &pm, &me);
     if (!l) {
         r = -EINVAL;
@@ -512,12 +577,8 @@ Learner* learner_state_load_ex(const char* path, const PlantModel* plant, int th
     }
     if ((r = restore(l, ck, &me)) != 0)
         goto out;
-    if (ret_extra) {
-        memset(ret_extra, 0, sizeof(*ret_extra));
-        for (int i = 0; i < ck->n_meta; i++)
-            if (!ck->meta[i].is_str && strncmp(ck->meta[i].key, "x.", 2) == 0)
-                (void)learner_state_extra_set(ret_extra, ck->meta[i].key + 2, ck->meta[i].num);
-    }
+    if (ret_extra)
+        read_extra(ck, ret_extra);
 out:
     if (r != 0)
         maac_err(reterr, r, "%s: %s", path, me.msg);

@@ -269,9 +269,8 @@ static void add_fleet_learner(Kv* k, FleetLearner* fl) {
     free(s);
 }
 
-static void add_stats(Maacd* d, Kv* k) {
-    add_status(d, k, 1);
-    Ctrl* c = atomic_load(&d->ctrl);
+// The daemon's own counters: memory, BLAS core, swaps, requests, alarms, security.
+static void add_daemon_counters(Maacd* d, Kv* k) {
     kv_bool(k, "memory_locked", atomic_load(&d->mem_locked));
     kv_str(k, "blas_core", blas_arch_core());
     kv_bool(k, "blas_core_auto", blas_arch_replaced() != NULL);
@@ -286,70 +285,85 @@ static void add_stats(Maacd* d, Kv* k) {
     kv_uint(k, "alarm_window_drops", atomic_load(&d->alarm_window_drops));
     kv_uint(k, "auth_accepted", sec_accepted(&d->sec));
     kv_uint(k, "auth_refused", sec_refused(&d->sec));
-    if (c) {
-        CtrlStats* st = ctrl_stats(c);
+}
+
+// The control loop's counters and its jitter and compute histograms.
+static void add_loop_stats(Kv* k, Ctrl* c) {
+    CtrlStats* st = ctrl_stats(c);
 #define U(name) kv_uint(k, #name, LD(st->name))
-        U(obs_in); U(actions_out); U(transitions); U(transitions_dropped);
-        U(err_malformed); U(err_bad_message); U(err_bad_version); U(err_bad_size);
-        U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
-        U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
-        U(stale); U(disconnects); U(hellos); U(last_episode_len); U(err_busy); U(takeovers);
-        U(obs_faults); U(actions_clamped); U(actions_rate_limited);
-        U(eval_episodes); U(busy_notices);
+    U(obs_in); U(actions_out); U(transitions); U(transitions_dropped);
+    U(err_malformed); U(err_bad_message); U(err_bad_version); U(err_bad_size);
+    U(err_nonfinite); U(err_oversized); U(err_sequence); U(err_wrong_type);
+    U(err_send); U(err_policy); U(err_not_ready); U(err_wrong_plant);
+    U(stale); U(disconnects); U(hellos); U(last_episode_len); U(err_busy); U(takeovers);
+    U(obs_faults); U(actions_clamped); U(actions_rate_limited);
+    U(eval_episodes); U(busy_notices);
 #undef U
-        kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
-        kv_uint(k, "events_dropped", LD(st->events.dropped));
-        hist_kv(k, "jitter", &st->jitter);
-        hist_kv(k, "compute", &st->compute);
-    }
+    kv_uint(k, "policy_swaps_seen", (uint64_t)LD(st->policy_swaps_seen));
+    kv_uint(k, "events_dropped", LD(st->events.dropped));
+    hist_kv(k, "jitter", &st->jitter);
+    hist_kv(k, "compute", &st->compute);
+}
+
+// The learner's training statistics (once it has some).
+static void add_learner_stats(Kv* k, const LearnerStats* ls) {
+    kv_int(k, "lt_env_steps", ls->env_steps);
+    kv_int(k, "lt_updates", ls->updates);
+    kv_int(k, "lt_interleaved_updates", ls->interleaved_updates);
+    kv_int(k, "lt_model_fits", ls->model_fits);
+    kv_int(k, "lt_model_refreshes", ls->model_refreshes);
+    kv_int(k, "lt_rollout_len", ls->rollout_len);
+    kv_double(k, "lt_alpha", ls->alpha);
+    kv_double(k, "lt_q_loss", ls->q_loss);
+    kv_double(k, "lt_pi_loss", ls->pi_loss);
+    kv_double(k, "lt_model_holdout_mse", ls->model_holdout_mse);
+    kv_double(k, "lt_t_model_s", ls->t_model);
+    kv_double(k, "lt_t_policy_s", ls->t_policy);
+    kv_double(k, "lt_t_q_s", ls->t_q);
+    kv_double(k, "lt_t_updates_s", ls->t_updates);
+    kv_double(k, "lt_t_rollout_s", ls->t_rollout);
+}
+
+// The learner thread: its intake, progress, phase, saves and errors (lt_*).
+static void add_lt_stats(Kv* k, LearnerThread* lt, Ctrl* c) {
+    LtStatus s;
+    lt_status(lt, &s);
+    kv_uint(k, "lt_received", s.received);
+    kv_uint(k, "lt_fleet_received", s.fleet_received);
+    kv_uint(k, "lt_ingested", s.ingested);
+    uint64_t pushed = c ? LD(ctrl_stats(c)->transitions) : 0;
+    kv_uint(k, "lt_backlog", pushed > s.local_received ? pushed - s.local_received : 0);
+    kv_int(k, "lt_trained_steps", s.trained_steps);
+    kv_double(k, "lt_updates_per_step", s.updates_per_step);
+    kv_double(k, "lt_data_age_s", s.newest_trained_age_s >= 0 ? s.newest_trained_age_s : NAN);
+    kv_double(k, "lt_policy_age_s", s.policy_age_s >= 0 ? s.policy_age_s : NAN);
+    kv_str(k, "lt_phase", learner_phase_name(s.phase));
+    kv_double(k, "lt_phase_s", s.phase_s);
+    kv_int(k, "lt_fit_epochs", s.fit_epochs);
+    kv_bool(k, "lt_actor_held", s.actor_held);
+    kv_bool(k, "lt_resumed", s.resumed);
+    kv_uint(k, "lt_saves_ok", s.saves_ok);
+    kv_uint(k, "lt_saves_failed", s.saves_failed);
+    kv_uint(k, "lt_bad_messages", s.bad_messages);
+    kv_uint(k, "lt_train_steps", s.train_steps);
+    kv_uint(k, "lt_train_errors", s.train_errors);
+    kv_uint(k, "lt_failures", s.failures);
+    kv_uint(k, "lt_publish_errors", s.publish_errors);
+    kv_str(k, "lt_error", s.error);
+    if (s.have_stats) add_learner_stats(k, &s.ls);
+}
+
+static void add_stats(Maacd* d, Kv* k) {
+    add_status(d, k, 1);
+    Ctrl* c = atomic_load(&d->ctrl);
+    add_daemon_counters(d, k);
+    if (c) add_loop_stats(k, c);
     FleetRobot* fr = atomic_load(&d->fleet_robot);
     FleetLearner* fl = atomic_load(&d->fleet_learner);
     if (fr) add_fleet_robot(k, fr);
     if (fl) add_fleet_learner(k, fl);
     LearnerThread* lt = atomic_load(&d->lt);
-    if (lt) {
-        LtStatus s;
-        lt_status(lt, &s);
-        kv_uint(k, "lt_received", s.received);
-        kv_uint(k, "lt_fleet_received", s.fleet_received);
-        kv_uint(k, "lt_ingested", s.ingested);
-        uint64_t pushed = c ? LD(ctrl_stats(c)->transitions) : 0;
-        kv_uint(k, "lt_backlog", pushed > s.local_received ? pushed - s.local_received : 0);
-        kv_int(k, "lt_trained_steps", s.trained_steps);
-        kv_double(k, "lt_updates_per_step", s.updates_per_step);
-        kv_double(k, "lt_data_age_s", s.newest_trained_age_s >= 0 ? s.newest_trained_age_s : NAN);
-        kv_double(k, "lt_policy_age_s", s.policy_age_s >= 0 ? s.policy_age_s : NAN);
-        kv_str(k, "lt_phase", learner_phase_name(s.phase));
-        kv_double(k, "lt_phase_s", s.phase_s);
-        kv_int(k, "lt_fit_epochs", s.fit_epochs);
-        kv_bool(k, "lt_actor_held", s.actor_held);
-        kv_bool(k, "lt_resumed", s.resumed);
-        kv_uint(k, "lt_saves_ok", s.saves_ok);
-        kv_uint(k, "lt_saves_failed", s.saves_failed);
-        kv_uint(k, "lt_bad_messages", s.bad_messages);
-        kv_uint(k, "lt_train_steps", s.train_steps);
-        kv_uint(k, "lt_train_errors", s.train_errors);
-        kv_uint(k, "lt_failures", s.failures);
-        kv_uint(k, "lt_publish_errors", s.publish_errors);
-        kv_str(k, "lt_error", s.error);
-        if (s.have_stats) {
-            kv_int(k, "lt_env_steps", s.ls.env_steps);
-            kv_int(k, "lt_updates", s.ls.updates);
-            kv_int(k, "lt_interleaved_updates", s.ls.interleaved_updates);
-            kv_int(k, "lt_model_fits", s.ls.model_fits);
-            kv_int(k, "lt_model_refreshes", s.ls.model_refreshes);
-            kv_int(k, "lt_rollout_len", s.ls.rollout_len);
-            kv_double(k, "lt_alpha", s.ls.alpha);
-            kv_double(k, "lt_q_loss", s.ls.q_loss);
-            kv_double(k, "lt_pi_loss", s.ls.pi_loss);
-            kv_double(k, "lt_model_holdout_mse", s.ls.model_holdout_mse);
-            kv_double(k, "lt_t_model_s", s.ls.t_model);
-            kv_double(k, "lt_t_policy_s", s.ls.t_policy);
-            kv_double(k, "lt_t_q_s", s.ls.t_q);
-            kv_double(k, "lt_t_updates_s", s.ls.t_updates);
-            kv_double(k, "lt_t_rollout_s", s.ls.t_rollout);
-        }
-    }
+    if (lt) add_lt_stats(k, lt, c);
     char cfgtext[4096];
     config_dump(&d->cfg, cfgtext, sizeof cfgtext);
     kv_str(k, "config", cfgtext);
@@ -417,6 +431,162 @@ static int do_swap(Maacd* d, const char* path, uint64_t* ret_version, SwapCost* 
 
 //---- dispatch --------------------------------------------------------------------------
 
+// One decoded request: the daemon, the loop and learner as the request found them,
+// the reply being built and where it is framed.
+typedef struct {
+    Maacd* d;
+    Ctrl* c;             // NULL until a plant said hello
+    LearnerThread* lt;   // NULL when not learning
+    Kv* k;
+    MaacErr* err;
+    void* out;
+    size_t cap;
+} Req;
+
+// swap FILE: load, validate, pin and publish (do_swap). The reply's length.
+static int cmd_swap(Req* q, const char* arg) {
+    Maacd* d = q->d;
+    Kv* k = q->k;
+    uint64_t v = 0;
+    SwapCost cost;
+    memset(&cost, 0, sizeof cost);
+    int r = do_swap(d, arg, &v, &cost, q->err);
+    if (r < 0) {
+        atomic_fetch_add(&d->swaps_rejected, 1);
+        maacd_log(LOG_LV_WARNING, "swap %s rejected: %s (still serving v%llu)", arg, q->err->msg,
+                  (unsigned long long)swap_version(&d->slot));
+        return reply_err(q->out, q->cap, "swap_rejected", "%s", q->err->msg);
+    }
+    atomic_fetch_add(&d->swaps_ok, 1);
+    maacd_log(LOG_LV_NOTICE, "swapped in %s as policy v%llu%s", arg,
+              (unsigned long long)v, q->lt ? " (learning paused until resume)" : "");
+    kv_uint(k, "policy_version", v);
+    kv_bool(k, "learning_paused", q->lt != NULL);
+    kv_bool(k, "explore", 0);
+    kv_uint(k, "params", (uint64_t)cost.params);
+    kv_double(k, "infer_p99_us", cost.p99_us);
+    kv_double(k, "budget_us", cost.budget_us);
+    return kv_finish(k, 1, q->out, q->cap);
+}
+
+// Save into dir: the learner's state (sets *pending while it is still being written),
+// else the served policy. 0 or -errno with q->err.
+static int save_into(Req* q, const char* dir, int* pending) {
+    int r = 0;
+    if (q->lt) {   // answered within ~2 s whatever the learner does (learner_thread.h)
+        r = lt_save(q->lt, dir, 1800, q->err);
+        if (r == -EINPROGRESS) *pending = 1, r = 0;
+    } else {
+        char path[CFG_STR + 32];
+        snprintf(path, sizeof path, "%s/policy.ckpt", dir);
+        r = lt_save_served(&q->d->slot, path, q->err);
+    }
+    return r;
+}
+
+// save [DIR]: checkpoints into DIR (checked by save_dir_resolve) or checkpoint_dir.
+// The reply's length.
+static int cmd_save(Req* q, const char* arg) {
+    Maacd* d = q->d;
+    char dir[CFG_STR];
+    int pending = 0, r;
+    int refused = save_dir_resolve(d->cfg.checkpoint_dir, arg, dir, sizeof dir, q->err) < 0;
+    if (refused) {
+        r = -EPERM;
+        atomic_fetch_add(&d->ctl_errors, 1);
+        maacd_log(LOG_LV_WARNING, "save refused: %s", q->err->msg);
+    } else {
+        r = save_into(q, dir, &pending);
+    }
+    if (r < 0)
+        return reply_err(q->out, q->cap, refused ? "save_refused" : "save_failed", "%s",
+                         q->err->msg);
+    maacd_log(LOG_LV_NOTICE, "checkpoint saved in %s%s", dir,
+              pending ? " (learner state still being written)" : "");
+    kv_str(q->k, "dir", dir);
+    kv_bool(q->k, "state_pending", pending);
+    kv_uint(q->k, "policy_version", swap_version(&d->slot));
+    return kv_finish(q->k, 1, q->out, q->cap);
+}
+
+// pause (p = 1) or resume (p = 0) learning. The reply's length.
+static int cmd_pause(Req* q, int p) {
+    Maacd* d = q->d;
+    if (!q->lt)
+        return reply_err(q->out, q->cap, "no_learner", "learning is %s",
+                         d->cfg.learn ? "not running" : "disabled");
+    lt_set_paused(q->lt, p);
+    if (q->c) ctrl_set_explore(q->c, p ? 0 : d->cfg.explore, -1);
+    maacd_log(LOG_LV_NOTICE, "learning %s", p ? "paused" : "resumed");
+    kv_bool(q->k, "paused", p);
+    return kv_finish(q->k, 1, q->out, q->cap);
+}
+
+// Why CEM-MPC cannot run here: the reply's length, or 0 when it can.
+static int mpc_refused(Req* q) {
+    Maacd* d = q->d;
+    LearnerThread* lt = q->lt;
+    LtStatus lts;
+    if (lt) lt_status(lt, &lts);
+    if (d->cfg.fleet_connect[0])
+        return reply_err(q->out, q->cap, "mpc_unavailable", "a fleet robot serves the learner's "
+                         "policy only: CEM-MPC would need the learner's model ensemble and Q "
+                         "(megabytes per publication), which are not broadcast (docs/daemon.md "
+                         "\"Fleet\")");
+    if (!lt || lts.state == LT_FAILED || lts.state == LT_DISABLED)
+        // CEM plans with the learner's models and the plant's reward or their reward head
+        return reply_err(q->out, q->cap, "mpc_unavailable", "CEM-MPC needs the learner's models "
+                         "and reward; the learner is %s", !lt ? (d->cfg.learn ? "not running"
+                         : "disabled ([learner] enabled = false)") : lt_state_name(lts.state));
+    return 0;
+}
+
+// mode policy|mpc: how the loop computes actions. The reply's length.
+static int cmd_mode(Req* q, const char* arg) {
+    ActMode am;
+    if (!strcmp(arg, "policy")) am = ACT_MODE_POLICY;
+    else if (!strcmp(arg, "mpc")) am = ACT_MODE_MPC;
+    else return reply_err(q->out, q->cap, "bad_argument", "mode must be policy or mpc, not '%s'",
+                          arg);
+    if (!q->c) return reply_err(q->out, q->cap, "not_ready", "no plant connected yet");
+    if (am == ACT_MODE_MPC) {
+        int n = mpc_refused(q);
+        if (n) return n;
+    }
+    ctrl_set_act_mode(q->c, am);
+    maacd_log(LOG_LV_NOTICE, "action mode: %s", arg);
+    kv_str(q->k, "act_mode", arg);
+    kv_str(q->k, "note", am == ACT_MODE_MPC ? "CEM-MPC takes effect with the next published "
+                                              "policy (it needs frozen models)" : "");
+    return kv_finish(q->k, 1, q->out, q->cap);
+}
+
+// The command's handler. The reply's length (or < 0 when it does not fit).
+static int dispatch(Req* q, const char* cmd, const char* arg) {
+    Maacd* d = q->d;
+    if (!strcmp(cmd, "status")) {
+        add_status(d, q->k, 0);
+        return kv_finish(q->k, 1, q->out, q->cap);
+    }
+    if (!strcmp(cmd, "stats")) {
+        add_stats(d, q->k);
+        return kv_finish(q->k, 1, q->out, q->cap);
+    }
+    if (!strcmp(cmd, "swap")) return cmd_swap(q, arg);
+    if (!strcmp(cmd, "save")) return cmd_save(q, arg);
+    if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) return cmd_pause(q, !strcmp(cmd, "pause"));
+    if (!strcmp(cmd, "mode")) return cmd_mode(q, arg);
+    if (!strcmp(cmd, "stop")) {
+        atomic_store(&d->stop, 1);
+        kv_str(q->k, "note", "stopping");
+        return kv_finish(q->k, 1, q->out, q->cap);
+    }
+    atomic_fetch_add(&d->ctl_errors, 1);
+    return reply_err(q->out, q->cap, "unknown_command",
+                     "unknown command '%s' (status, stats, swap, save, pause, resume, mode, stop)",
+                     cmd);
+}
+
 int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap) {
     atomic_fetch_add(&d->ctl_requests, 1);
     WireMsg* m = calloc(1, sizeof *m);
@@ -435,124 +605,12 @@ int ctl_handle(Maacd* d, const void* req, size_t req_len, void* out, size_t cap)
         atomic_fetch_add(&d->ctl_errors, 1);
         n = reply_err(out, cap, r < 0 ? wire_err_name(r) : "wrong_type", "%s",
                       r < 0 ? err.msg : "expected a ctl message");
-        goto done;
-    }
-    const char* cmd = m->u.ctl.cmd;
-    const char* arg = m->u.ctl.arg;
-    Ctrl* c = atomic_load(&d->ctrl);
-    LearnerThread* lt = atomic_load(&d->lt);
-    if (!strcmp(cmd, "status")) {
-        add_status(d, k, 0);
-        n = kv_finish(k, 1, out, cap);
-    } else if (!strcmp(cmd, "stats")) {
-        add_stats(d, k);
-        n = kv_finish(k, 1, out, cap);
-    } else if (!strcmp(cmd, "swap")) {
-        uint64_t v = 0;
-        SwapCost cost;
-        memset(&cost, 0, sizeof cost);
-        r = do_swap(d, arg, &v, &cost, &err);
-        if (r < 0) {
-            atomic_fetch_add(&d->swaps_rejected, 1);
-            maacd_log(LOG_LV_WARNING, "swap %s rejected: %s (still serving v%llu)", arg, err.msg,
-                      (unsigned long long)swap_version(&d->slot));
-            n = reply_err(out, cap, "swap_rejected", "%s", err.msg);
-        } else {
-            atomic_fetch_add(&d->swaps_ok, 1);
-            maacd_log(LOG_LV_NOTICE, "swapped in %s as policy v%llu%s", arg,
-                      (unsigned long long)v, lt ? " (learning paused until resume)" : "");
-            kv_uint(k, "policy_version", v);
-            kv_bool(k, "learning_paused", lt != NULL);
-            kv_bool(k, "explore", 0);
-            kv_uint(k, "params", (uint64_t)cost.params);
-            kv_double(k, "infer_p99_us", cost.p99_us);
-            kv_double(k, "budget_us", cost.budget_us);
-            n = kv_finish(k, 1, out, cap);
-        }
-    } else if (!strcmp(cmd, "save")) {
-        char dir[CFG_STR];
-        int pending = 0;
-        int refused = save_dir_resolve(d->cfg.checkpoint_dir, arg, dir, sizeof dir, &err) < 0;
-        if (refused) {
-            r = -EPERM;
-            atomic_fetch_add(&d->ctl_errors, 1);
-            maacd_log(LOG_LV_WARNING, "save refused: %s", err.msg);
-        } else if (lt) {   // answered within ~2 s whatever the learner does (learner_thread.h)
-            r = lt_save(lt, dir, 1800, &err);
-            if (r == -EINPROGRESS) pending = 1, r = 0;
-        }
-        else {
-            char path[CFG_STR + 32];
-            snprintf(path, sizeof path, "%s/policy.ckpt", dir);
-            r = lt_save_served(&d->slot, path, &err);
-        }
-        if (r < 0) {
-            n = reply_err(out, cap, refused ? "save_refused" : "save_failed", "%s", err.msg);
-        } else {
-            maacd_log(LOG_LV_NOTICE, "checkpoint saved in %s%s", dir,
-                      pending ? " (learner state still being written)" : "");
-            kv_str(k, "dir", dir);
-            kv_bool(k, "state_pending", pending);
-            kv_uint(k, "policy_version", swap_version(&d->slot));
-            n = kv_finish(k, 1, out, cap);
-        }
-    } else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
-        int p = !strcmp(cmd, "pause");
-        if (!lt) {
-            n = reply_err(out, cap, "no_learner", "learning is %s",
-                          d->cfg.learn ? "not running" : "disabled");
-        } else {
-            lt_set_paused(lt, p);
-            if (c) ctrl_set_explore(c, p ? 0 : d->cfg.explore, -1);
-            maacd_log(LOG_LV_NOTICE, "learning %s", p ? "paused" : "resumed");
-            kv_bool(k, "paused", p);
-            n = kv_finish(k, 1, out, cap);
-        }
-    } else if (!strcmp(cmd, "mode")) {
-        ActMode am;
-        if (!strcmp(arg, "policy")) am = ACT_MODE_POLICY;
-        else if (!strcmp(arg, "mpc")) am = ACT_MODE_MPC;
-        else {
-            n = reply_err(out, cap, "bad_argument", "mode must be policy or mpc, not '%s'", arg);
-            goto done;
-        }
-        if (!c) {
-            n = reply_err(out, cap, "not_ready", "no plant connected yet");
-            goto done;
-        }
-        LtStatus lts;
-        if (lt) lt_status(lt, &lts);
-        if (am == ACT_MODE_MPC && d->cfg.fleet_connect[0]) {
-            n = reply_err(out, cap, "mpc_unavailable", "a fleet robot serves the learner's "
-                          "policy only: CEM-MPC would need the learner's model ensemble and Q "
-                          "(megabytes per publication), which are not broadcast (docs/daemon.md "
-                          "\"Fleet\")");
-            goto done;
-        }
-        if (am == ACT_MODE_MPC && (!lt || lts.state == LT_FAILED || lts.state == LT_DISABLED)) {
-            // CEM plans with the learner's models and the plant's reward or their reward head
-            n = reply_err(out, cap, "mpc_unavailable", "CEM-MPC needs the learner's models and "
-                          "reward; the learner is %s", !lt ? (d->cfg.learn ? "not running"
-                          : "disabled ([learner] enabled = false)") : lt_state_name(lts.state));
-            goto done;
-        }
-        ctrl_set_act_mode(c, am);
-        maacd_log(LOG_LV_NOTICE, "action mode: %s", arg);
-        kv_str(k, "act_mode", arg);
-        kv_str(k, "note", am == ACT_MODE_MPC ? "CEM-MPC takes effect with the next published "
-                                               "policy (it needs frozen models)" : "");
-        n = kv_finish(k, 1, out, cap);
-    } else if (!strcmp(cmd, "stop")) {
-        atomic_store(&d->stop, 1);
-        kv_str(k, "note", "stopping");
-        n = kv_finish(k, 1, out, cap);
     } else {
-        atomic_fetch_add(&d->ctl_errors, 1);
-        n = reply_err(out, cap, "unknown_command",
-                      "unknown command '%s' (status, stats, swap, save, pause, resume, mode, stop)",
-                      cmd);
+        Req q = {.d = d, .k = k, .err = &err, .out = out, .cap = cap};
+        q.c = atomic_load(&d->ctrl);
+        q.lt = atomic_load(&d->lt);
+        n = dispatch(&q, m->u.ctl.cmd, m->u.ctl.arg);
     }
-done:
     free(m);
     free(k);
     return n;

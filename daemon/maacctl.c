@@ -87,7 +87,21 @@ static int handshake_failed(void* mon) {
     return failed;
 }
 
-int main(int argc, char** argv) {
+// The command line: options, the command and its argument.
+typedef struct {
+    const char* ep;           // control endpoint
+    const char* key;          // CURVE client secret key file (NULL or "" none)
+    const char* server_key;   // the daemon's public key file
+    int timeout;              // reply timeout in ms (-1: the command's default)
+    int json, insecure;
+    const char* cmd;
+    const char* arg;          // "" when none
+    char absarg[WIRE_MAX_TEXT];   // swap's file made absolute
+} Opts;
+
+// $MAACD_CONTROL, else [daemon] control_endpoint of /etc/maacd/maacd.conf, else the
+// daemon's own default; NULL when none.
+static const char* default_endpoint(void) {
     const char* ep = getenv("MAACD_CONTROL");
     static char conf_ep[256], def_ep[512];
     if ((!ep || !ep[0]) && ini_parse("/etc/maacd/maacd.conf", conf_endpoint, conf_ep) >= 0 &&
@@ -95,17 +109,25 @@ int main(int argc, char** argv) {
         ep = conf_ep;   // the packaged daemon's socket
     if ((!ep || !ep[0]) && sockdir_default_endpoint("control.sock", def_ep, sizeof def_ep) == 0)
         ep = def_ep;    // the daemon's own default (transport/sockdir.h)
-    const char* key = getenv("MAACD_KEY");
-    const char* server_key = getenv("MAACD_SERVER_KEY");
-    int timeout = -1, json = 0, insecure = 0, i = 1;   // -1: the command's default below
+    return ep;
+}
+
+// Options, then the command and its argument into o. -1 to go on, else the exit
+// status (usage printed: 0 for --help, 2 for a bad command line).
+static int parse_args(int argc, char** argv, Opts* o) {
+    o->ep = default_endpoint();
+    o->key = getenv("MAACD_KEY");
+    o->server_key = getenv("MAACD_SERVER_KEY");
+    o->timeout = -1;   // -1: the command's default (check_command)
+    int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if ((!strcmp(argv[i], "-e") || !strcmp(argv[i], "--endpoint")) && i + 1 < argc) ep = argv[++i];
-        else if (!strcmp(argv[i], "--key") && i + 1 < argc) key = argv[++i];
-        else if (!strcmp(argv[i], "--server-key") && i + 1 < argc) server_key = argv[++i];
-        else if (!strcmp(argv[i], "--insecure")) insecure = 1;
+        if ((!strcmp(argv[i], "-e") || !strcmp(argv[i], "--endpoint")) && i + 1 < argc) o->ep = argv[++i];
+        else if (!strcmp(argv[i], "--key") && i + 1 < argc) o->key = argv[++i];
+        else if (!strcmp(argv[i], "--server-key") && i + 1 < argc) o->server_key = argv[++i];
+        else if (!strcmp(argv[i], "--insecure")) o->insecure = 1;
         else if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--timeout")) && i + 1 < argc)
-            timeout = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--json")) json = 1;
+            o->timeout = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--json")) o->json = 1;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage();
             return 0;
@@ -118,76 +140,132 @@ int main(int argc, char** argv) {
         usage();
         return 2;
     }
-    const char* cmd = argv[i];
-    const char* arg = i + 1 < argc ? argv[i + 1] : "";
-    if (!strcmp(cmd, "keygen")) {
-        if (!arg[0]) {
-            usage();
-            return 2;
-        }
-        return keygen(arg);
-    }
+    o->cmd = argv[i];
+    o->arg = i + 1 < argc ? argv[i + 1] : "";
+    return -1;
+}
+
+// A daemon command: the default timeout, the command checked, swap's file made
+// absolute. 0, or 2 (usage printed).
+static int check_command(Opts* o) {
     // every command answers at once (save within ~2 s: the learner state is encoded at
     // the learner's next safe point and written in the background)
-    if (timeout < 0) timeout = 5000;
+    if (o->timeout < 0) o->timeout = 5000;
     static const char* known[] = {"status", "stats", "swap", "save", "pause", "resume", "mode",
                                   "stop", NULL};
     int ok_cmd = 0;
-    for (int k = 0; known[k]; k++) ok_cmd |= !strcmp(known[k], cmd);
-    if (!ok_cmd || ((!strcmp(cmd, "swap") || !strcmp(cmd, "mode")) && !arg[0])) {
+    for (int k = 0; known[k]; k++) ok_cmd |= !strcmp(known[k], o->cmd);
+    if (!ok_cmd || ((!strcmp(o->cmd, "swap") || !strcmp(o->cmd, "mode")) && !o->arg[0])) {
         usage();
         return 2;
     }
-    char absarg[WIRE_MAX_TEXT];
-    if (!strcmp(cmd, "swap") && arg[0] != '/') {   // the daemon's cwd is not ours
-        char* rp = realpath(arg, NULL);
+    if (!strcmp(o->cmd, "swap") && o->arg[0] != '/') {   // the daemon's cwd is not ours
+        char* rp = realpath(o->arg, NULL);
         if (rp) {
-            snprintf(absarg, sizeof absarg, "%s", rp);
+            snprintf(o->absarg, sizeof o->absarg, "%s", rp);
             free(rp);
-            arg = absarg;
+            o->arg = o->absarg;
         }
     }
-    unsigned char req[1024];
-    int n = wire_encode_ctl(req, sizeof req, cmd, arg);
-    if (n < 0) {
-        fprintf(stderr, "maacctl: argument too long\n");
-        return 2;
-    }
+    return 0;
+}
+
+// Send req and wait for the reply. Its length with *ret_rep (malloc'd, cap bytes;
+// the caller frees it), or -1 with *status the exit status (2 bad keys, 3 no answer;
+// the reason printed).
+static int exchange(const Opts* o, const unsigned char* req, size_t n, size_t cap,
+                    unsigned char** ret_rep, int* status) {
     MaacErr err;
     err.msg[0] = 0;
     LinkCurve curve;
-    int rc = curve_client_setup(ep, key, server_key, insecure, &curve, &err);
+    int rc = curve_client_setup(o->ep, o->key, o->server_key, o->insecure, &curve, &err);
     if (rc < 0) {
         fprintf(stderr, "maacctl: %s\n", err.msg);
-        return 2;
+        *status = 2;
+        return -1;
     }
     void* ctx = zmq_ctx_new();
-    LinkOpts o;
-    link_opts_default(&o);
-    o.max_msg_bytes = -1;
-    o.curve = rc ? &curve : NULL;
-    void* sock = link_connect(ctx, ZMQ_REQ, ep, &o, &err);
+    LinkOpts lo;
+    link_opts_default(&lo);
+    lo.max_msg_bytes = -1;
+    lo.curve = rc ? &curve : NULL;
+    void* sock = link_connect(ctx, ZMQ_REQ, o->ep, &lo, &err);
     if (!sock) {
         fprintf(stderr, "maacctl: %s\n", err.msg);
         zmq_ctx_term(ctx);
-        return 3;
+        *status = 3;
+        return -1;
     }
-    void* mon = o.curve ? link_monitor_open(ctx, sock, "maacctl", NULL) : NULL;
-    size_t cap = 1 << 20;
+    void* mon = lo.curve ? link_monitor_open(ctx, sock, "maacctl", NULL) : NULL;
     unsigned char* rep = malloc(cap);
-    int len = rep ? link_request(sock, req, (size_t)n, rep, cap, timeout) : -ENOMEM;
+    int len = rep ? link_request(sock, req, n, rep, cap, o->timeout) : -ENOMEM;
     int refused = len == -EAGAIN && handshake_failed(mon);
     link_close(mon);
     link_close(sock);
     zmq_ctx_term(ctx);
     if (len < 0) {
-        fprintf(stderr, "maacctl: no answer from %s (%s)\n", ep,
+        fprintf(stderr, "maacctl: no answer from %s (%s)\n", o->ep,
                 refused ? "CURVE handshake refused: is this key's .pub in the daemon's "
                           "allowed_keys, and --server-key the daemon's public key?"
                 : len == -EAGAIN ? "timed out; is maacd running?" : strerror(-len));
         free(rep);
-        return 3;
+        *status = 3;
+        return -1;
     }
+    *ret_rep = rep;
+    return len;
+}
+
+// 1 for the reply's "v" and "type" keys, which are not printed.
+static int envelope_key(const msgpack_object* key) {
+    return key->type == MSGPACK_OBJECT_STR &&
+           ((key->via.str.size == 1 && !memcmp(key->via.str.ptr, "v", 1)) ||
+            (key->via.str.size == 4 && !memcmp(key->via.str.ptr, "type", 4)));
+}
+
+// An entry of a refusal on stderr: "key: text" (string values only; "ok" left out).
+static void print_refusal_entry(const msgpack_object* key, const msgpack_object* v) {
+    char ktext[128], vtext[1024];
+    snprintf(ktext, sizeof ktext, "%.*s", (int)key->via.str.size, key->via.str.ptr);
+    if (v->type == MSGPACK_OBJECT_STR)
+        snprintf(vtext, sizeof vtext, "%.*s", (int)v->via.str.size, v->via.str.ptr);
+    else
+        snprintf(vtext, sizeof vtext, "%s", "");
+    if (strcmp(ktext, "ok")) fprintf(stderr, "%s: %s\n", ktext, vtext);
+}
+
+// The reply as "key: value" lines: on stdout when ok, else (the reason) on stderr.
+// ok, or 0 when the reply is unreadable.
+static int print_lines(const unsigned char* rep, int len, int ok) {
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, (const char*)rep, (size_t)len, NULL) == MSGPACK_UNPACK_SUCCESS &&
+        u.data.type == MSGPACK_OBJECT_MAP) {
+        const msgpack_object_map* m = &u.data.via.map;
+        for (uint32_t k = 0; k < m->size; k++) {
+            const msgpack_object* key = &m->ptr[k].key;
+            if (envelope_key(key)) continue;
+            FILE* f = ok ? stdout : stderr;
+            fflush(stdout);
+            if (f == stderr) {
+                print_refusal_entry(key, &m->ptr[k].val);
+                continue;
+            }
+            print_obj(key);
+            fputs(": ", stdout);
+            print_obj(&m->ptr[k].val);
+            fputc('\n', stdout);
+        }
+    } else {
+        fprintf(stderr, "maacctl: unreadable reply\n");
+        ok = 0;
+    }
+    msgpack_unpacked_destroy(&u);
+    return ok;
+}
+
+// The reply, as JSON or as lines. The exit status: 0 ok, 1 refused (or unreadable).
+static int print_reply(const unsigned char* rep, int len, size_t cap, int json) {
     int ok = 0;
     (void)wire_get_bool(rep, (size_t)len, "ok", &ok);
     if (json) {
@@ -195,41 +273,34 @@ int main(int argc, char** argv) {
         if (text && wire_to_text(rep, (size_t)len, text, cap) == 0) printf("%s\n", text);
         free(text);
     } else {
-        msgpack_unpacked u;
-        msgpack_unpacked_init(&u);
-        if (msgpack_unpack_next(&u, (const char*)rep, (size_t)len, NULL) == MSGPACK_UNPACK_SUCCESS &&
-            u.data.type == MSGPACK_OBJECT_MAP) {
-            const msgpack_object_map* m = &u.data.via.map;
-            for (uint32_t k = 0; k < m->size; k++) {
-                const msgpack_object* key = &m->ptr[k].key;
-                if (key->type == MSGPACK_OBJECT_STR &&
-                    ((key->via.str.size == 1 && !memcmp(key->via.str.ptr, "v", 1)) ||
-                     (key->via.str.size == 4 && !memcmp(key->via.str.ptr, "type", 4))))
-                    continue;
-                FILE* f = ok ? stdout : stderr;
-                fflush(stdout);
-                if (f == stderr) {
-                    char ktext[128], vtext[1024];
-                    snprintf(ktext, sizeof ktext, "%.*s", (int)key->via.str.size, key->via.str.ptr);
-                    const msgpack_object* v = &m->ptr[k].val;
-                    if (v->type == MSGPACK_OBJECT_STR)
-                        snprintf(vtext, sizeof vtext, "%.*s", (int)v->via.str.size, v->via.str.ptr);
-                    else
-                        snprintf(vtext, sizeof vtext, "%s", "");
-                    if (strcmp(ktext, "ok")) fprintf(stderr, "%s: %s\n", ktext, vtext);
-                    continue;
-                }
-                print_obj(key);
-                fputs(": ", stdout);
-                print_obj(&m->ptr[k].val);
-                fputc('\n', stdout);
-            }
-        } else {
-            fprintf(stderr, "maacctl: unreadable reply\n");
-            ok = 0;
-        }
-        msgpack_unpacked_destroy(&u);
+        ok = print_lines(rep, len, ok);
     }
-    free(rep);
     return ok ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+    static Opts o;
+    int status = parse_args(argc, argv, &o);
+    if (status >= 0) return status;
+    if (!strcmp(o.cmd, "keygen")) {
+        if (!o.arg[0]) {
+            usage();
+            return 2;
+        }
+        return keygen(o.arg);
+    }
+    if (check_command(&o) != 0) return 2;
+    unsigned char req[1024];
+    int n = wire_encode_ctl(req, sizeof req, o.cmd, o.arg);
+    if (n < 0) {
+        fprintf(stderr, "maacctl: argument too long\n");
+        return 2;
+    }
+    size_t cap = 1 << 20;
+    unsigned char* rep = NULL;
+    int len = exchange(&o, req, (size_t)n, cap, &rep, &status);
+    if (len < 0) return status;
+    status = print_reply(rep, len, cap, o.json);
+    free(rep);
+    return status;
 }

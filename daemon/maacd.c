@@ -446,16 +446,23 @@ static void io_thread_priority(Maacd* d) {
                   zmq_strerror(zmq_errno()));
 }
 
-int main(int argc, char** argv) {
-    blas_arch_auto(argv);   // may re-execute with OPENBLAS_CORETYPE set (blas_arch.h)
-    static Maacd daemon;   // large (the slot); static keeps it off the stack
-    Maacd* d = &daemon;
+// What main starts after the ZeroMQ context, stopped in reverse by shut_down. A NULL
+// member was not started (or, for plant_sock, is owned by the control loop).
+typedef struct {
+    void* plant_sock;
+    CtlServer* ctl;
+    Ctrl* c;
+    LearnerThread* lt;
+    Watchdog* wd;
+} Run;
+
+// Settings from the command line and the file, then the fleet role and the security
+// check. -1 to go on, else the exit status (2 on a bad setting, 0 after --help).
+static int settings(Maacd* d, int argc, char** argv, MaacErr* err) {
     config_default(&d->cfg);
-    MaacErr err;
-    err.msg[0] = 0;
     int help = 0;
-    if (config_parse_args(&d->cfg, argc, argv, &help, &err) < 0) {
-        fprintf(stderr, "maacd: %s\n", err.msg);
+    if (config_parse_args(&d->cfg, argc, argv, &help, err) < 0) {
+        fprintf(stderr, "maacd: %s\n", err->msg);
         return 2;
     }
     if (help) {
@@ -463,13 +470,15 @@ int main(int argc, char** argv) {
         return 0;
     }
     notify_init(d->cfg.verbose);
-    if (fleet_role(d, &err) < 0 ||   // (plant endpoint none -> inproc, before the check)
-        sec_check_config(&d->cfg, &err) < 0) {   // before anything listens
-        fprintf(stderr, "maacd: %s\n", err.msg);
+    if (fleet_role(d, err) < 0 ||   // (plant endpoint none -> inproc, before the check)
+        sec_check_config(&d->cfg, err) < 0) {   // before anything listens
+        fprintf(stderr, "maacd: %s\n", err->msg);
         return 2;
     }
-    log_blas_core();
-    d->start_ns = rt_now_ns();
+    return -1;
+}
+
+static void install_signals(Maacd* d) {
     g_daemon = d;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -477,36 +486,28 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
 
-    int rc = 1;
-    void* plant_sock = NULL;
-    CtlServer* ctl = NULL;
-    Ctrl* c = NULL;
-    LearnerThread* lt = NULL;
-    Watchdog* wd = NULL;
-    lock_memory(d);
-    if (d->cfg.priority > 0 && d->cfg.plant_mode == PLANT_MODE_REALTIME) {
-        // keep CPUs out of deep idle states while we run (cyclictest does the same)
-        int fd = rt_hold_cpu_dma_latency();
-        if (fd < 0)
-            maacd_log(LOG_LV_INFO, "/dev/cpu_dma_latency not held (%s), ignoring", strerror(-fd));
-    }
-    if (prepare_state_dir(d) < 0) return 1;
-    d->zctx = zmq_ctx_new();
-    if (!d->zctx || swap_init(&d->slot, served_free, served_stamp) < 0) {
-        maacd_log(LOG_LV_ERR, "cannot create the ZeroMQ context");
-        return 1;
-    }
-    io_thread_priority(d);
-    if (sec_start(&d->sec, &d->cfg, d->zctx, &err) < 0) {
-        maacd_log(LOG_LV_ERR, "security: %s", err.msg);
-        goto out;
+static void hold_cpu_latency(Maacd* d) {
+    if (d->cfg.priority <= 0 || d->cfg.plant_mode != PLANT_MODE_REALTIME) return;
+    // keep CPUs out of deep idle states while we run (cyclictest does the same)
+    int fd = rt_hold_cpu_dma_latency();
+    if (fd < 0)
+        maacd_log(LOG_LV_INFO, "/dev/cpu_dma_latency not held (%s), ignoring", strerror(-fd));
+}
+
+// Security, the control socket, then the plant socket; READY=1 once all listen.
+// 0 or -1 (logged).
+static int open_sockets(Maacd* d, Run* r, MaacErr* err) {
+    if (sec_start(&d->sec, &d->cfg, d->zctx, err) < 0) {
+        maacd_log(LOG_LV_ERR, "security: %s", err->msg);
+        return -1;
     }
     d->cfg.keys = &d->sec;
-    ctl = ctl_server_start(d, &err);
-    if (!ctl) {
-        maacd_log(LOG_LV_ERR, "control socket: %s", err.msg);
-        goto out;
+    r->ctl = ctl_server_start(d, err);
+    if (!r->ctl) {
+        maacd_log(LOG_LV_ERR, "control socket: %s", err->msg);
+        return -1;
     }
     LinkOpts o;
     link_opts_default(&o);
@@ -514,76 +515,100 @@ int main(int argc, char** argv) {
     // loop itself so an oversized message gets an error reply and a count
     o.max_msg_bytes = WIRE_MAX_MSG;
     o.sndhwm = 1000;
-    plant_sock = sec_bind(&d->cfg, d->zctx, ZMQ_ROUTER, d->cfg.plant_endpoint, &o, &err);
-    if (!plant_sock) {
-        maacd_log(LOG_LV_ERR, "plant socket: %s", err.msg);
-        goto out;
+    r->plant_sock = sec_bind(&d->cfg, d->zctx, ZMQ_ROUTER, d->cfg.plant_endpoint, &o, err);
+    if (!r->plant_sock) {
+        maacd_log(LOG_LV_ERR, "plant socket: %s", err->msg);
+        return -1;
     }
     maacd_log(LOG_LV_NOTICE, "maacd %s listening: plant %s (%s), control %s", "0.1.0",
               d->cfg.plant_endpoint,
               d->cfg.plant_mode == PLANT_MODE_REALTIME ? "realtime" : "lockstep",
               d->cfg.control_endpoint);
     notify_ready();
+    return 0;
+}
 
-    PlantInfo plant;
-    LinkPeer peer;
-    int waited = wait_for_plant(d, plant_sock, &plant, &peer);
-    if (waited < 0 && waited != -EINTR) goto out;   // (logged)
-    if (waited < 0) {
-        maacd_log(LOG_LV_NOTICE, "stopped before a plant connected");
-        notify_stopping();
-        rc = 0;   // stopped while waiting
-        goto out;
-    }
-    snprintf(d->plant_name, sizeof d->plant_name, "%s", plant.name);
-    maacd_log(LOG_LV_NOTICE, "plant '%s' said hello: obs %d, action %d, dt %.4f s", plant.name,
-              plant.obs_dim, plant.act_dim, plant.dt);
-    if (d->cfg.n_safe_action && d->cfg.n_safe_action != plant.act_dim)
+// The plant said hello: name it, log it, and apply its [plant.NAME] settings.
+// 0 or -1.
+static int accept_plant(Maacd* d, PlantInfo* plant) {
+    snprintf(d->plant_name, sizeof d->plant_name, "%s", plant->name);
+    maacd_log(LOG_LV_NOTICE, "plant '%s' said hello: obs %d, action %d, dt %.4f s", plant->name,
+              plant->obs_dim, plant->act_dim, plant->dt);
+    if (d->cfg.n_safe_action && d->cfg.n_safe_action != plant->act_dim)
         maacd_log(LOG_LV_WARNING, "plant.safe_action has %d values, the plant %d; missing "
-                  "entries are 0 (clamped into the bounds)", d->cfg.n_safe_action, plant.act_dim);
-    if (plant_config_start(&d->cfg, &plant) < 0)
-        goto out;
+                  "entries are 0 (clamped into the bounds)", d->cfg.n_safe_action, plant->act_dim);
+    if (plant_config_start(&d->cfg, plant) < 0) return -1;
+    return 0;
+}
 
-    LearnerConfig lc;
-    if (plant_config_learner(&d->cfg, &plant, &lc, &err) < 0) {
-        maacd_log(LOG_LV_ERR, "learner settings: %s; learning off", err.msg);
+// The learner's settings for this plant, or the defaults with learning off.
+static void learner_settings(Maacd* d, const PlantInfo* plant, LearnerConfig* lc,
+                             MaacErr* err) {
+    if (plant_config_learner(&d->cfg, plant, lc, err) < 0) {
+        maacd_log(LOG_LV_ERR, "learner settings: %s; learning off", err->msg);
         d->cfg.learn = 0;
-        learner_config_default(&lc, plant.name);
+        learner_config_default(lc, plant->name);
     }
-    int loaded = 0;
-    ServedPolicy* sp = initial_policy(d, &plant, &lc, &loaded);
-    uint64_t v0 = 0;
-    if (!sp || swap_publish(&d->slot, sp, sp->pi->version, &v0) < 0) {
+}
+
+// The first policy into the slot. It, or NULL (logged; nothing published).
+static ServedPolicy* publish_initial(Maacd* d, const PlantInfo* plant, const LearnerConfig* lc,
+                                     int* loaded, uint64_t* v0) {
+    ServedPolicy* sp = initial_policy(d, plant, lc, loaded);
+    if (!sp || swap_publish(&d->slot, sp, sp->pi->version, v0) < 0) {
         maacd_log(LOG_LV_ERR, "cannot create the initial policy");
         served_free(sp);
-        goto out;
+        return NULL;
     }
-    double rate = d->cfg.rate_hz > 0 ? d->cfg.rate_hz : 1.0 / plant.dt;
-    if (!d->no_plant && send_welcome(d, plant_sock, &peer, rate) < 0)
+    return sp;
+}
+
+// The welcome, then the control loop (it takes the plant socket). 0 or -1 (logged).
+static int start_loop(Maacd* d, Run* r, const PlantInfo* plant, const LinkPeer* peer,
+                      const LearnerConfig* lc, int loaded, MaacErr* err) {
+    double rate = d->cfg.rate_hz > 0 ? d->cfg.rate_hz : 1.0 / plant->dt;
+    if (!d->no_plant && send_welcome(d, r->plant_sock, peer, rate) < 0)
         maacd_log(LOG_LV_WARNING, "plant: welcome not sent");
-    c = ctrl_create(&d->cfg, &plant, d->zctx, plant_sock, &peer, &d->slot, &err);
-    if (!c) {
-        maacd_log(LOG_LV_ERR, "control thread: %s", err.msg);
-        goto out;
+    r->c = ctrl_create(&d->cfg, plant, d->zctx, r->plant_sock, peer, &d->slot, err);
+    if (!r->c) {
+        maacd_log(LOG_LV_ERR, "control thread: %s", err->msg);
+        return -1;
     }
-    plant_sock = NULL;   // owned by c
-    ctrl_set_explore(c, d->cfg.learn && d->cfg.explore, loaded ? 0 : lc.init_random_steps);
+    r->plant_sock = NULL;   // owned by c
+    ctrl_set_explore(r->c, d->cfg.learn && d->cfg.explore, loaded ? 0 : lc->init_random_steps);
     // the loop first: actions (the safe one until a policy answers) from the first
     // tick after the welcome, while the learner allocates or loads its state
-    if (ctrl_start(c) < 0) {
+    if (ctrl_start(r->c) < 0) {
         maacd_log(LOG_LV_ERR, "cannot start the control thread");
-        goto out;
+        return -1;
     }
-    atomic_store(&d->ctrl, c);
-    wd = watchdog_start(c);
-    if (!wd) maacd_log(LOG_LV_WARNING, "watchdog thread did not start");
-    if (d->cfg.learn) lt = start_learner(d, &lc, &plant, c, sp->pi, loaded);
-    atomic_store(&d->lt, lt);
-    start_fleet(d, c, &plant, &lc, loaded, v0);
-    open_episode_log(d, c);
-    rc = 0;
+    atomic_store(&d->ctrl, r->c);
+    return 0;
+}
 
-    // ---- supervise ----
+// Serve the plant: the initial policy, the loop, the watchdog, the learner, the fleet
+// thread and the episode log. 0 or -1 (logged).
+static int start_serving(Maacd* d, Run* r, const PlantInfo* plant, const LinkPeer* peer,
+                         MaacErr* err) {
+    LearnerConfig lc;
+    learner_settings(d, plant, &lc, err);
+    int loaded = 0;
+    uint64_t v0 = 0;
+    ServedPolicy* sp = publish_initial(d, plant, &lc, &loaded, &v0);
+    if (!sp) return -1;
+    if (start_loop(d, r, plant, peer, &lc, loaded, err) < 0) return -1;
+    r->wd = watchdog_start(r->c);
+    if (!r->wd) maacd_log(LOG_LV_WARNING, "watchdog thread did not start");
+    if (d->cfg.learn) r->lt = start_learner(d, &lc, plant, r->c, sp->pi, loaded);
+    atomic_store(&d->lt, r->lt);
+    start_fleet(d, r->c, plant, &lc, loaded, v0);
+    open_episode_log(d, r->c);
+    return 0;
+}
+
+// The main thread while serving: loop events, STATUS= and the health alarm once a
+// second, a progress line every 10 s, periodic checkpoints; until asked to stop.
+static void supervise(Maacd* d, Ctrl* c, LearnerThread* lt) {
     int64_t last_status = 0, last_ckpt = rt_now_ns(), last_progress = rt_now_ns();
     static HealthAlarm ha;
     health_alarm_init(&ha, d->cfg.alarm_safe_share, d->cfg.alarm_drops);
@@ -607,29 +632,79 @@ int main(int argc, char** argv) {
             last_ckpt = now;
         }
     }
+}
+
+// Everything after the ZeroMQ context: sockets, the plant's hello, serving until
+// asked to stop. The exit status: 0 (served, or stopped before a plant came) or 1;
+// what was started is left in r for shut_down.
+static int run(Maacd* d, Run* r, MaacErr* err) {
+    if (open_sockets(d, r, err) < 0) return 1;
+    PlantInfo plant;
+    LinkPeer peer;
+    int waited = wait_for_plant(d, r->plant_sock, &plant, &peer);
+    if (waited < 0 && waited != -EINTR) return 1;   // (logged)
+    if (waited < 0) {
+        maacd_log(LOG_LV_NOTICE, "stopped before a plant connected");
+        notify_stopping();
+        return 0;   // stopped while waiting
+    }
+    if (accept_plant(d, &plant) < 0) return 1;
+    if (start_serving(d, r, &plant, &peer, err) < 0) return 1;
+    supervise(d, r->c, r->lt);
     maacd_log(LOG_LV_NOTICE, "stopping");
     notify_stopping();
-out:
+    return 0;
+}
+
+// Stop and free what run started, in order, and the context. The exit status: rc, or
+// MAACD_EXIT_CHECKPOINT when rc was 0 and the final checkpoint failed.
+static int shut_down(Maacd* d, Run* r, int rc) {
     // the learner first: its train step is abandoned at the next safe point (bounded),
     // then the final checkpoint is written here while the loop still serves
-    if (lt) lt_stop(lt);
+    if (r->lt) lt_stop(r->lt);
     // a lost checkpoint is a failure the supervisor must see (maacd(8): exit 3)
-    if (atomic_load(&d->ctrl) && final_checkpoint(d, lt) < 0 && rc == 0) rc = MAACD_EXIT_CHECKPOINT;
-    ctl_server_stop(ctl);
+    if (atomic_load(&d->ctrl) && final_checkpoint(d, r->lt) < 0 && rc == 0)
+        rc = MAACD_EXIT_CHECKPOINT;
+    ctl_server_stop(r->ctl);
     // the fleet threads (they use the loop, the slot and the learner's pipe)
     fleet_robot_stop(atomic_exchange(&d->fleet_robot, NULL));
     fleet_learner_stop(atomic_exchange(&d->fleet_learner, NULL));
-    watchdog_stop(wd);
-    if (c) ctrl_stop(c);
-    if (c) ctrl_drain_events(c);
+    watchdog_stop(r->wd);
+    if (r->c) ctrl_stop(r->c);
+    if (r->c) ctrl_drain_events(r->c);
     if (d->episodes_csv) fclose(d->episodes_csv);
     atomic_store(&d->ctrl, NULL);
     atomic_store(&d->lt, NULL);
-    lt_free(lt);
-    ctrl_free(c);
-    link_close(plant_sock);
+    lt_free(r->lt);
+    ctrl_free(r->c);
+    link_close(r->plant_sock);
     swap_done(&d->slot);
     sec_stop(&d->sec);
     zmq_ctx_term(d->zctx);
     return rc;
+}
+
+int main(int argc, char** argv) {
+    blas_arch_auto(argv);   // may re-execute with OPENBLAS_CORETYPE set (blas_arch.h)
+    static Maacd daemon;   // large (the slot); static keeps it off the stack
+    Maacd* d = &daemon;
+    MaacErr err;
+    err.msg[0] = 0;
+    int rc = settings(d, argc, argv, &err);
+    if (rc >= 0) return rc;
+    log_blas_core();
+    d->start_ns = rt_now_ns();
+    install_signals(d);
+    lock_memory(d);
+    hold_cpu_latency(d);
+    if (prepare_state_dir(d) < 0) return 1;
+    d->zctx = zmq_ctx_new();
+    if (!d->zctx || swap_init(&d->slot, served_free, served_stamp) < 0) {
+        maacd_log(LOG_LV_ERR, "cannot create the ZeroMQ context");
+        return 1;
+    }
+    io_thread_priority(d);
+    Run r = {0};
+    rc = run(d, &r, &err);
+    return shut_down(d, &r, rc);
 }

@@ -391,6 +391,100 @@ static int run_episode(Sim* s, uint64_t seed) {
     return 1;
 }
 
+// After a hello that failed with r (not -EINTR): wait (busy), give up, or reconnect.
+// 0 to try again, 1 to stop with *status.
+static int after_failed_hello(Sim* s, int r, int64_t last_ok, int* status) {
+    const Opts* o = s->o;
+    if (r == -ECONNREFUSED) {
+        fprintf(stderr, "maac-sim: the daemon rejected the hello\n");
+        *status = 1;
+        return 1;
+    }
+    if (r == -EBUSY) {   // another plant holds the session: wait, try again
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+        if (o->give_up_s <= 0 || (now_ns(CLOCK_MONOTONIC) - last_ok) * 1e-9 <= o->give_up_s)
+            return 0;
+    }
+    if (o->give_up_s > 0 && (now_ns(CLOCK_MONOTONIC) - last_ok) * 1e-9 > o->give_up_s) {
+        fprintf(stderr, "maac-sim: no daemon at %s for %.0f s, giving up\n", o->endpoint,
+                o->give_up_s);
+        *status = 2;
+        return 1;
+    }
+    logf_(s, "no answer from %s; reconnecting", o->endpoint);
+    s->t.reconnects++;
+    if (sim_connect(s) < 0) {
+        *status = 1;
+        return 1;
+    }
+    return 0;
+}
+
+// The daemon went silent mid-episode, or restarted: reconnect. 0 to go on, 1 to stop
+// with *status.
+static int after_silence(Sim* s, int* connected, int* status) {
+    if (s->session_lost) logf_(s, "the daemon lost our session; saying hello again");
+    else logf_(s, "daemon silent for %d ms mid-episode; reconnecting", s->o->timeout_ms);
+    s->t.reconnects++;
+    *connected = 0;
+    if (sim_connect(s) < 0) {
+        *status = 1;
+        return 1;
+    }
+    return 0;
+}
+
+// Episodes until stopped, --episodes are done, or a failure: hello (again) whenever
+// not connected. The exit status; *connected says whether the session is up.
+static int serve(Sim* s, int64_t t0, int* connected) {
+    const Opts* o = s->o;
+    int status = 0;
+    int64_t last_ok = t0;
+    while (!g_stop && (o->episodes == 0 || s->t.episodes < o->episodes)) {
+        if (!*connected) {
+            int r = handshake(s);
+            if (r == -EINTR) break;
+            if (r < 0) {
+                if (after_failed_hello(s, r, last_ok, &status)) break;
+                continue;
+            }
+            *connected = 1;
+            last_ok = now_ns(CLOCK_MONOTONIC);
+        }
+        int r = run_episode(s, o->seed + (uint64_t)s->t.episodes);
+        if (r == -EINTR) break;
+        if (r < 0 && r != -ETIMEDOUT) {
+            fprintf(stderr, "maac-sim: %s\n", strerror(-r));
+            status = 1;
+            break;
+        }
+        if (r == 0) {
+            if (after_silence(s, connected, &status)) break;
+            continue;
+        }
+        last_ok = now_ns(CLOCK_MONOTONIC);
+    }
+    return status;
+}
+
+// A bye when connected, then the summary line.
+static void finish(Sim* s, int connected, int64_t t0) {
+    if (s->sock && connected) {
+        (void)send_msg(s, wire_encode_bye(s->tx, sizeof s->tx));
+        (void)link_poll_in(s->sock, 0);
+    }
+    double secs = (now_ns(CLOCK_MONOTONIC) - t0) * 1e-9;
+    printf("maac-sim: plant %s episodes %ld steps %ld mean_return %.4f last_return %.4f "
+           "actions %ld safe_actions %ld errors %ld reconnects %ld policy_version %llu "
+           "steps_per_s %.1f\n",
+           s->spec->name, s->t.episodes, s->t.steps,
+           s->t.episodes ? s->t.return_sum / (double)s->t.episodes : 0.0, s->t.last_return,
+           s->t.actions, s->t.safe_actions, s->t.errors, s->t.reconnects,
+           (unsigned long long)s->t.last_policy_version, secs > 0 ? (double)s->t.steps / secs : 0.0);
+    fflush(stdout);
+}
+
 int main(int argc, char** argv) {
     Opts o;
     if (parse_args(&o, argc, argv) < 0) return 1;
@@ -407,73 +501,14 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     s.ctx = zmq_ctx_new();
-    int status = 0;
-    int64_t t0 = now_ns(CLOCK_MONOTONIC), last_ok = t0;
+    int status = 1;
+    int64_t t0 = now_ns(CLOCK_MONOTONIC);
     s.last_heard_ns = t0;
-    if (sim_connect(&s) < 0) { status = 1; goto out; }
-    int connected = 0;
-    while (!g_stop && (o.episodes == 0 || s.t.episodes < o.episodes)) {
-        if (!connected) {
-            int r = handshake(&s);
-            if (r == -EINTR) break;
-            if (r < 0) {
-                if (r == -ECONNREFUSED) {
-                    fprintf(stderr, "maac-sim: the daemon rejected the hello\n");
-                    status = 1;
-                    break;
-                }
-                if (r == -EBUSY) {   // another plant holds the session: wait, try again
-                    struct timespec ts = {1, 0};
-                    nanosleep(&ts, NULL);
-                    if (o.give_up_s <= 0 ||
-                        (now_ns(CLOCK_MONOTONIC) - last_ok) * 1e-9 <= o.give_up_s)
-                        continue;
-                }
-                if (o.give_up_s > 0 && (now_ns(CLOCK_MONOTONIC) - last_ok) * 1e-9 > o.give_up_s) {
-                    fprintf(stderr, "maac-sim: no daemon at %s for %.0f s, giving up\n", o.endpoint,
-                            o.give_up_s);
-                    status = 2;
-                    break;
-                }
-                logf_(&s, "no answer from %s; reconnecting", o.endpoint);
-                s.t.reconnects++;
-                if (sim_connect(&s) < 0) { status = 1; break; }
-                continue;
-            }
-            connected = 1;
-            last_ok = now_ns(CLOCK_MONOTONIC);
-        }
-        int r = run_episode(&s, o.seed + (uint64_t)s.t.episodes);
-        if (r == -EINTR) break;
-        if (r < 0 && r != -ETIMEDOUT) {
-            fprintf(stderr, "maac-sim: %s\n", strerror(-r));
-            status = 1;
-            break;
-        }
-        if (r == 0) {   // the daemon went silent mid-episode, or restarted
-            if (s.session_lost) logf_(&s, "the daemon lost our session; saying hello again");
-            else logf_(&s, "daemon silent for %d ms mid-episode; reconnecting", o.timeout_ms);
-            s.t.reconnects++;
-            connected = 0;
-            if (sim_connect(&s) < 0) { status = 1; break; }
-            continue;
-        }
-        last_ok = now_ns(CLOCK_MONOTONIC);
+    if (sim_connect(&s) >= 0) {
+        int connected = 0;
+        status = serve(&s, t0, &connected);
+        finish(&s, connected, t0);
     }
-    if (s.sock && connected) {
-        (void)send_msg(&s, wire_encode_bye(s.tx, sizeof s.tx));
-        (void)link_poll_in(s.sock, 0);
-    }
-    double secs = (now_ns(CLOCK_MONOTONIC) - t0) * 1e-9;
-    printf("maac-sim: plant %s episodes %ld steps %ld mean_return %.4f last_return %.4f "
-           "actions %ld safe_actions %ld errors %ld reconnects %ld policy_version %llu "
-           "steps_per_s %.1f\n",
-           s.spec->name, s.t.episodes, s.t.steps,
-           s.t.episodes ? s.t.return_sum / (double)s.t.episodes : 0.0, s.t.last_return,
-           s.t.actions, s.t.safe_actions, s.t.errors, s.t.reconnects,
-           (unsigned long long)s.t.last_policy_version, secs > 0 ? (double)s.t.steps / secs : 0.0);
-    fflush(stdout);
-out:
     if (s.sock) {
         // a bye must get out before the socket closes
         int linger = 200;
