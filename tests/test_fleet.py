@@ -235,7 +235,10 @@ def basic():
           f"unknown key refused (auth_refused {refused0} -> {ls.get('auth_refused')}, "
           f"intruder connected {bs.get('fleet_connected')})")
     bad.stop()
-    # quiet period: every row of every robot reached the learner, exactly once
+    # quiet period: every row of every robot reached the learner, exactly once. A robot
+    # resends from its last acknowledged row after 1 s without an ack, so on a loaded
+    # machine the learner may see a row twice: it counts and skips it ("duplicates");
+    # exactly once is received == rows made, whatever the duplicates
     robots = R + [late]
     for r in robots:
         r.stop_sim()
@@ -243,7 +246,7 @@ def basic():
     for r, s in zip(robots, ss):
         row = robot_row(ls, r.name) or {}
         check(row.get("received") == s.get("fleet_rows") == s.get("transitions") and
-              row.get("first_seq") == 0 and row.get("duplicates") == 0 and
+              row.get("first_seq") == 0 and
               s.get("transitions_dropped") == 0 and s.get("fleet_rows", 0) > 100,
               f"{r.name}: learner received {row.get('received')} rows, robot made "
               f"{s.get('fleet_rows')} (loop pushed {s.get('transitions')}, dropped "
