@@ -6,7 +6,9 @@
 #
 #   plot.py curves OUT LABEL=RUN_DIR[,RUN_DIR...] ...
 #       learning curves: each label's runs' eval.csv (eval_return_mean against
-#       env_steps), mean +- std over the runs at each step; OUT.csv, OUT.png
+#       env_steps), mean +- std over the runs at each step; OUT.csv, OUT.png. Other
+#       columns of eval.csv may be empty; a RUN_DIR without eval.csv is left out (said
+#       on stderr)
 #   plot.py fig2 CSV OUT
 #       Figure 2: L1 gradient error against H (`maac bench fig2` CSV), mean +- std over
 #       seeds for the true and the learned dynamics; OUT.csv, OUT.png
@@ -32,10 +34,16 @@ def mean_std(xs):
 
 
 def read_eval(run_dir):
+    # Only env_steps and eval_return_mean are needed; any other column may be empty (the
+    # runs in docs/data/runs/ recovered from the notebook have only what it recorded). A
+    # row without either of the two is skipped.
     rows = {}
     with open(os.path.join(run_dir, "eval.csv")) as f:
         for r in csv.DictReader(f):
-            rows[int(r["env_steps"])] = float(r["eval_return_mean"])
+            step, mean = (r.get("env_steps") or "").strip(), (r.get("eval_return_mean") or "").strip()
+            if not step or not mean or mean.lower() == "nan":
+                continue
+            rows[int(float(step))] = float(mean)
     return rows
 
 
@@ -43,7 +51,13 @@ def cmd_curves(out, specs):
     groups = []
     for spec in specs:
         label, _, dirs = spec.rpartition("=")
-        runs = [read_eval(d) for d in dirs.split(",") if d and os.path.exists(os.path.join(d, "eval.csv"))]
+        runs = []
+        for d in [d for d in dirs.split(",") if d]:
+            if os.path.exists(os.path.join(d, "eval.csv")):
+                runs.append(read_eval(d))
+            else:
+                print("plot.py curves: %s: no eval.csv, left out of '%s'" % (d, label), file=sys.stderr)
+        runs = [r for r in runs if r]
         if runs:
             groups.append((label, runs))
     if not groups:

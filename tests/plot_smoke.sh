@@ -29,9 +29,21 @@ echo "300,7.0,0" >> "$DIR/b/eval.csv"
 "$PY" "$SRC/scripts/plot.py" curves "$DIR/c" "x=$DIR/a,$DIR/b"
 grep -q '^x,200,3.0,0.0,2$' "$DIR/c.csv" || { echo "curves mean"; cat "$DIR/c.csv"; exit 1; }
 grep -q '^x,300,7.0,0.0,1$' "$DIR/c.csv" || { echo "curves n"; cat "$DIR/c.csv"; exit 1; }
+# A run with only env_steps and eval_return_mean known (the other fields empty, as in the
+# runs docs/data/runs/ recovered from the notebook), a row without a mean, and a label's
+# run directory without eval.csv (left out, said on stderr).
+mkdir "$DIR/e"
+{ echo "env_steps,eval_return_mean,eval_return_std,episodes,last_train_return,wall_s,alpha,q_loss,pi_loss,model_holdout_mse,rollout_len,online_eval_mean,online_eval_std"
+  echo "100,5,,,,,,,,,,,"
+  echo "200,,,,,,,,,,,,"
+  echo "300,9,1,,12,,0.15,,,,,8,2"; } > "$DIR/e/eval.csv"
+"$PY" "$SRC/scripts/plot.py" curves "$DIR/d" "y=$DIR/e,$DIR/missing" 2> "$DIR/d.err"
+grep -q 'missing: no eval.csv' "$DIR/d.err" || { echo "missing run not reported"; cat "$DIR/d.err"; exit 1; }
+test "$(cat "$DIR/d.csv")" = "$(printf 'label,env_steps,mean,std,n\ny,100,5.0,0.0,1\ny,300,9.0,0.0,1')" \
+  || { echo "curves with empty fields"; cat "$DIR/d.csv"; exit 1; }
 printf 'run,policy_mean,policy_std,mpc_mean,mpc_std,env_steps\nr0,1,0.5,2,0.1,100\n' > "$DIR/t.csv"
 "$PY" "$SRC/scripts/plot.py" bars "$DIR/t.csv" "$DIR/t" "table"
-for f in f2 c t; do
+for f in f2 c d t; do
   test "$(head -c 4 "$DIR/$f.png" | od -An -c | tr -d ' ')" = '211PNG' || { echo "$f.png not a PNG"; exit 1; }
 done
 grep -q '^true,0,' "$DIR/f2.csv" || { echo "fig2 summary"; exit 1; }
