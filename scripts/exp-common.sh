@@ -5,7 +5,9 @@
 # Environment: BUILD (build tree, default build), RUNS (default runs), STEPS,
 # EVAL_EVERY, EVAL_EPISODES (each script documents its defaults), PYTHON (a python3
 # with matplotlib; default: python3 if it has it, else /usr/bin/python3), MAAC_ARGS
-# (extra `maac train` flags for fresh runs, e.g. a tiny smoke setting).
+# (extra `maac train` flags for fresh runs, e.g. a tiny smoke setting), THREADS (`maac
+# train --threads`, fresh and resumed runs alike; unset: 2 when fresh, the saved count
+# when resumed).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD=${BUILD:-build}
@@ -33,12 +35,13 @@ train() {
   fi
   if [ -s "$dir/state.ckpt" ]; then
     echo "== $name: resuming at $(last_step "$dir") to $steps steps"
-    "$MAAC" train --resume "$dir" --steps "$steps" --quiet
+    "$MAAC" train --resume "$dir" --steps "$steps" --quiet ${THREADS:+--threads "$THREADS"}
   else
     echo "== $name: training to $steps steps"
     # shellcheck disable=SC2086
     "$MAAC" train "$@" --steps "$steps" --eval-every "${EVAL_EVERY:-5000}" \
-      --eval-episodes "${EVAL_EPISODES:-5}" --out "$dir" --quiet ${MAAC_ARGS:-}
+      --eval-episodes "${EVAL_EPISODES:-5}" --out "$dir" --quiet \
+      ${THREADS:+--threads "$THREADS"} ${MAAC_ARGS:-}
   fi
 }
 
