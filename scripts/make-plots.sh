@@ -33,5 +33,7 @@ R=docs/data/runs
 "$PY" scripts/plot.py curves docs/img/fig1-half_cheetah "MAAC, seed 0=$R/hc0_te3" \
   "SAC (--algo sac), seed 0=$R/fig1-half_cheetah-sac-s0" \
   "MBPO (--algo mbpo), seed 0=$R/fig1-half_cheetah-mbpo-s0"
+"$PY" scripts/plot.py bars docs/data/table1-half_cheetah.csv docs/img/table1-half_cheetah \
+  "half_cheetah: s per iteration after 6k steps, Zen5"
 "$PY" scripts/plot.py curves docs/img/walker2d "MAAC defaults, seed 0=$R/fig1-walker2d-maac-s0"
 echo "wrote docs/data/fig2.csv and docs/img/*.png"
