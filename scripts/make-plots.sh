@@ -22,7 +22,7 @@ mkdir -p docs/data docs/img
 rm -f docs/img/fig2.csv   # the summary is in docs/results.md; fig2.csv has every seed
 R=docs/data/runs
 "$PY" scripts/plot.py curves docs/img/half_cheetah \
-  "defaults today (target entropy -3)=$R/hc0_te3" \
+  "defaults today, seed 0=$R/hc0_te3" \
   "defaults today, seed 1, EPYC-Z (stopped at 11k)=$R/fig1-half_cheetah-maac-s1" \
   "defaults today, seed 1, Zen5 (stopped at 17k)=$R/fig1-half_cheetah-maac-s1-zen5" \
   "defaults today, seed 2, Zen5=$R/fig1-half_cheetah-maac-s2" \

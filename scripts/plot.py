@@ -62,7 +62,8 @@ def cmd_curves(out, specs):
             groups.append((label, runs))
     if not groups:
         sys.exit("plot.py curves: no eval.csv in any run directory")
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    many = len(groups) > 3  # a legend this long goes beside the axes, not over the curves
+    fig, ax = plt.subplots(figsize=(9.6 if many else 6.4, 4.2))
     with open(out + ".csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["label", "env_steps", "mean", "std", "n"])
@@ -80,7 +81,10 @@ def cmd_curves(out, specs):
     ax.set_ylabel("evaluation return")
     ax.set_title(os.path.basename(out))
     ax.grid(alpha=0.3)
-    ax.legend()
+    if many:
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend()
     fig.tight_layout()
     fig.savefig(out + ".png", dpi=100)
 
@@ -94,7 +98,8 @@ def cmd_fig2(path, out):
             data.setdefault(r["dynamics"], {}).setdefault(int(r["H"]), []).append(float(r["l1_error"]))
     if not data:
         sys.exit("plot.py fig2: no rows in " + path)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    many = len(groups) > 3  # a legend this long goes beside the axes, not over the curves
+    fig, ax = plt.subplots(figsize=(9.6 if many else 6.4, 4.2))
     with open(out + ".csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["dynamics", "H", "mean_l1_error", "std", "n_seeds"])
