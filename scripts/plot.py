@@ -98,8 +98,7 @@ def cmd_fig2(path, out):
             data.setdefault(r["dynamics"], {}).setdefault(int(r["H"]), []).append(float(r["l1_error"]))
     if not data:
         sys.exit("plot.py fig2: no rows in " + path)
-    many = len(groups) > 3  # a legend this long goes beside the axes, not over the curves
-    fig, ax = plt.subplots(figsize=(9.6 if many else 6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     with open(out + ".csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["dynamics", "H", "mean_l1_error", "std", "n_seeds"])

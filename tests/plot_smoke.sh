@@ -43,7 +43,10 @@ test "$(cat "$DIR/d.csv")" = "$(printf 'label,env_steps,mean,std,n\ny,100,5.0,0.
   || { echo "curves with empty fields"; cat "$DIR/d.csv"; exit 1; }
 printf 'run,policy_mean,policy_std,mpc_mean,mpc_std,env_steps\nr0,1,0.5,2,0.1,100\n' > "$DIR/t.csv"
 "$PY" "$SRC/scripts/plot.py" bars "$DIR/t.csv" "$DIR/t" "table"
-for f in f2 c d t; do
+# Four labels: the legend goes beside the axes (a wider figure); every label in the CSV.
+"$PY" "$SRC/scripts/plot.py" curves "$DIR/m" "p=$DIR/a" "q=$DIR/b" "r=$DIR/e" "s=$DIR/a,$DIR/b"
+test "$(cut -d, -f1 "$DIR/m.csv" | sort -u | tr -d '\n')" = "labelpqrs" || { echo "four labels"; cat "$DIR/m.csv"; exit 1; }
+for f in f2 c d t m; do
   test "$(head -c 4 "$DIR/$f.png" | od -An -c | tr -d ' ')" = '211PNG' || { echo "$f.png not a PNG"; exit 1; }
 done
 grep -q '^true,0,' "$DIR/f2.csv" || { echo "fig2 summary"; exit 1; }
