@@ -25,6 +25,7 @@ R=docs/data/runs
   "defaults today, seed 0=$R/hc0_te3" \
   "defaults today, seed 1, EPYC-Z (stopped at 11k)=$R/fig1-half_cheetah-maac-s1" \
   "defaults today, seed 1, Zen5 (stopped at 17k)=$R/fig1-half_cheetah-maac-s1-zen5" \
+  "defaults today, seed 1, Zen5, 2026-12-07=$R/fig1-half_cheetah-maac-s1-1207" \
   "defaults today, seed 2, Zen5=$R/fig1-half_cheetah-maac-s2" \
   "weight-averaged, target -6=$R/hc0_avg,$R/hc1_avg,$R/hc2_avg" \
   "soft path, online policy=$R/hc0_soft,$R/hc1_s10,$R/hc2_s10" \
