@@ -34,7 +34,8 @@ R=docs/data/runs
 "$PY" scripts/plot.py curves docs/img/half_cheetah-h0 "MAAC (H = 4), seed 1=$R/hc1" \
   "H = 0, seed 1=$R/hc1_h0"
 "$PY" scripts/plot.py curves docs/img/abl-half_cheetah "MAAC (H = 4), seed 0=$R/hc0_te3" \
-  "H = 0 (--horizon 0), seed 0=$R/abl-half_cheetah-h0-s0"
+  "H = 0 (--horizon 0), seed 0=$R/abl-half_cheetah-h0-s0" \
+  "no STEVE (--no-steve), seed 0=$R/abl-half_cheetah-no-steve-s0"
 "$PY" scripts/plot.py curves docs/img/fig1-half_cheetah "MAAC, seed 0=$R/hc0_te3" \
   "SAC (--algo sac), seed 0=$R/fig1-half_cheetah-sac-s0" \
   "MBPO (--algo mbpo), seed 0=$R/fig1-half_cheetah-mbpo-s0"
