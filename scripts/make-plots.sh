@@ -44,4 +44,5 @@ R=docs/data/runs
 "$PY" scripts/plot.py curves docs/img/walker2d "MAAC defaults, seed 0 (stopped at 55k)=$R/fig1-walker2d-maac-s0" \
   "MAAC defaults, seed 0, Zen5, 2026-12-07 (recorded to 20k)=$R/fig1-walker2d-maac-s0-1207" \
   "MAAC defaults, seed 0, a third run=$R/fig1-walker2d-maac-s0-r3"
+"$PY" scripts/plot.py curves docs/img/ant "MAAC defaults, seed 0=$R/fig1-ant-maac-s0"
 echo "wrote docs/data/fig2.csv and docs/img/*.png"
